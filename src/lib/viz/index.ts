@@ -1,0 +1,2 @@
+/** Pictures: image grids as PNG. */
+export * from './image';

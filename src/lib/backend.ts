@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as path from 'node:path';
 import { BackendError } from './errors';
+import { registerWasmMatMul } from './kernels/wasm-matmul';
 
 /** The backends aelab knows, best first. */
 export const BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
@@ -140,7 +141,9 @@ async function tryBackend(name: BackendName): Promise<string | null> {
     if (reason) return reason;
     return (await activate('tensorflow')) ? null : `${NODE_PACKAGES[name]} loaded but its backend did not initialise`;
   }
-  return (await activate(name)) ? null : `the ${name} backend did not initialise`;
+  if (!(await activate(name))) return `the ${name} backend did not initialise`;
+  if (name === 'wasm') registerWasmMatMul();
+  return null;
 }
 
 /** Loads a tfjs-node package if it is really installed and working; returns why not otherwise. */

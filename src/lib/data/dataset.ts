@@ -106,12 +106,18 @@ export interface Splits {
   test?: Dataset;
 }
 
+/** Row indices of the parts of a split; `validation` and `test` exist only when asked for. */
+export interface SplitIndices {
+  train: Int32Array;
+  validation?: Int32Array;
+  test?: Int32Array;
+}
+
 /**
- * Splits a dataset into train / validation / test parts (the three-way split: fit on
- * train, choose hyperparameters and stop on validation, report once on test).
+ * Chooses which of `n` rows go to train / validation / test (the counting rules and the
+ * seeded order of `splitDataset`), without touching any data.
  */
-export function splitDataset(ds: Dataset, options: SplitOptions): Splits {
-  const n = datasetSize(ds);
+export function splitIndices(n: number, options: SplitOptions): SplitIndices {
   const count = (name: string, v: number | undefined) => {
     if (v === undefined || v === 0) return 0;
     if (v > 0 && v < 1) return Math.round(v * n);
@@ -124,9 +130,21 @@ export function splitDataset(ds: Dataset, options: SplitOptions): Splits {
     throw new ArgumentError('validation + test', nVal + nTest, `fewer than the ${n} examples, leaving some to train on`);
   }
   const order = options.seed === undefined ? identity(n) : new Rng(options.seed).permutation(n);
-  const out: Splits = { train: selectRows(ds, order.subarray(nVal + nTest)) };
-  if (nVal > 0) out.validation = selectRows(ds, order.subarray(0, nVal));
-  if (nTest > 0) out.test = selectRows(ds, order.subarray(nVal, nVal + nTest));
+  const out: SplitIndices = { train: order.slice(nVal + nTest) };
+  if (nVal > 0) out.validation = order.slice(0, nVal);
+  if (nTest > 0) out.test = order.slice(nVal, nVal + nTest);
+  return out;
+}
+
+/**
+ * Splits a dataset into train / validation / test parts (the three-way split: fit on
+ * train, choose hyperparameters and stop on validation, report once on test).
+ */
+export function splitDataset(ds: Dataset, options: SplitOptions): Splits {
+  const idx = splitIndices(datasetSize(ds), options);
+  const out: Splits = { train: selectRows(ds, idx.train) };
+  if (idx.validation) out.validation = selectRows(ds, idx.validation);
+  if (idx.test) out.test = selectRows(ds, idx.test);
   return out;
 }
 

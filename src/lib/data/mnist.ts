@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AelabError, ArgumentError, DataFormatError, checkInteger } from '../errors';
 import { Rng } from '../random';
-import { Dataset, Splits, splitDataset } from './dataset';
+import { Dataset, splitIndices } from './dataset';
 import { IdxArray, readIdx } from './idx';
 
 /** Options of `loadMnist` and `loadFashionMnist`. */
@@ -356,29 +356,6 @@ function checkOptions(options: ImageLoadOptions): void {
   }
 }
 
-/**
- * Splits row indices with `splitDataset` (same counting rules, errors and seeded order as
- * splitting the images themselves), so each image is converted once, into its own part,
- * instead of converting the whole train split and copying it again.
- */
-function splitRows(rows: Int32Array, validation: number, seed: number | undefined): { train: Int32Array; validation?: Int32Array } {
-  // float32 holds the indices exactly (< 2^24).
-  const index: Dataset = { x: tf.tensor2d(Float32Array.from(rows), [rows.length, 1]) };
-  let parts: Splits;
-  try {
-    parts = splitDataset(index, { validation, seed });
-  } finally {
-    index.x.dispose();
-  }
-  const out: { train: Int32Array; validation?: Int32Array } = { train: Int32Array.from(parts.train.x.dataSync()) };
-  parts.train.x.dispose();
-  if (parts.validation) {
-    out.validation = Int32Array.from(parts.validation.x.dataSync());
-    parts.validation.x.dispose();
-  }
-  return out;
-}
-
 async function loadImages(spec: DatasetSpec, options: ImageLoadOptions): Promise<ImageSplits> {
   checkOptions(options);
   const { dir, files } = locate(spec, options.dir);
@@ -400,12 +377,14 @@ async function loadImages(spec: DatasetSpec, options: ImageLoadOptions): Promise
   }
 
   // Every check and index choice happens before any tensor exists, so errors leak nothing.
-  const parts = options.validation ? splitRows(trainRows, options.validation, options.seed) : { train: trainRows };
+  // Split row numbers, not images, so each image is converted once, into its own part.
+  const parts = options.validation ? splitIndices(trainRows.length, { validation: options.validation, seed: options.seed }) : null;
+  const pick = (idx: Int32Array) => idx.map((i) => trainRows[i]);
   const result: ImageSplits = {
-    train: toDataset(train, parts.train, spec.classNames),
+    train: toDataset(train, parts ? pick(parts.train) : trainRows, spec.classNames),
     test: toDataset(test, testRows, spec.classNames),
     source: dir,
   };
-  if (parts.validation) result.validation = toDataset(train, parts.validation, spec.classNames);
+  if (parts?.validation) result.validation = toDataset(train, pick(parts.validation), spec.classNames);
   return result;
 }

@@ -12,17 +12,22 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {
     fs.mkdirSync(dir, { recursive: true });
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeFileSynced(tmp, data);
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException;
     throw new AelabError(`could not write ${file}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
+  }
+}
+
+/** Writes a file and flushes it to the disk before returning (a building block of atomic saves). */
+export function writeFileSynced(file: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

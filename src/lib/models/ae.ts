@@ -3,6 +3,7 @@ import { checkInteger } from '../errors';
 import { Rng } from '../random';
 import { Autoencoder, Initializer, OutputActivation } from './autoencoder';
 import { dense } from './layers';
+import { registerModel } from './io';
 
 /** Configuration of `AE`. */
 export interface AEConfig {
@@ -61,3 +62,5 @@ export class AE extends Autoencoder {
     });
   }
 }
+
+registerModel('ae', (config) => new AE(config as AEConfig));

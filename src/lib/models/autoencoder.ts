@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../errors';
+import { saveModel } from './io';
 
 /** What a forward pass returns: the model owns its loss terms (pythae style). */
 export interface ForwardOutput {
@@ -100,6 +101,15 @@ export abstract class Autoencoder {
       }
     }
     return lines.join('\n');
+  }
+
+  /**
+   * Saves the architecture config and every weight into `dir` (`model.json`,
+   * `weights.bin`); `models.load(dir)` rebuilds the model. The previous save in `dir`
+   * survives an interrupted save.
+   */
+  save(dir: string): Promise<void> {
+    return saveModel(this, dir);
   }
 
   /** Frees the model's weights. */

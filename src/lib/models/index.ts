@@ -2,3 +2,4 @@
 export * from './autoencoder';
 export { AE, type AEConfig } from './ae';
 export { type HiddenActivation } from './layers';
+export { loadModel as load, saveModel, registerModel, registeredModels, MODEL_FORMAT, type ModelFactory } from './io';

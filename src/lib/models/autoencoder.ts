@@ -10,8 +10,19 @@ export interface ForwardOutput {
   reconLogits?: tf.Tensor;
   /** Latent code `[b, ...latentShape]`. */
   latent: tf.Tensor;
-  /** Extra loss term the model adds to the reconstruction loss (sparsity penalty, VAE KL), a scalar. */
+  /**
+   * Extra loss term the model adds to the reconstruction loss (sparsity penalty, VAE KL):
+   * a scalar, the batch's mean per example. The trainer weighs it like the reconstruction
+   * loss: multiplied by the batch size under `sum` reduction, divided by the values per
+   * example under `mean`, so the balance between the two terms does not depend on the
+   * reduction.
+   */
   penalty?: tf.Scalar;
+  /**
+   * What `recon` is compared with when that is not the model's input (greedy pretraining
+   * reconstructs a hidden layer); absent for ordinary autoencoders.
+   */
+  target?: tf.Tensor;
 }
 
 /** Output activations of a decoder. */
@@ -68,6 +79,15 @@ export abstract class Autoencoder {
       const recon = this.activate(reconLogits);
       return this.outputActivation === 'sigmoid' ? { recon, reconLogits, latent } : { recon, latent };
     });
+  }
+
+  /**
+   * Decodes `n` latent codes drawn from a standard normal (seeded): samples from the prior
+   * for a VAE, and for a plain autoencoder the seed 000 check of what random codes decode to.
+   * @returns `[n, ...inputShape]`
+   */
+  sample(n: number, seed = 1): tf.Tensor {
+    return tf.tidy(() => this.decode(tf.randomNormal([n, ...this.latentShape], 0, 1, 'float32', seed)));
   }
 
   /** The trainable variables, in a stable order (encoder first). */

@@ -1,5 +1,10 @@
 /** The model zoo: every autoencoder shares the `Autoencoder` interface. */
 export * from './autoencoder';
+export { MLPAutoencoder, SimpleAutoencoder, FlexibleAutoencoder, DeepAutoencoder, TabularAutoencoder, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, type MLPConfig } from './mlp';
 export { AE, type AEConfig } from './ae';
+export { ConvAutoencoderBase, ConvAutoencoder, DeepConvAutoencoder, StridedConvAutoencoder, type ConvAutoencoderConfig, type DeepConvAutoencoderConfig, type StridedConvAutoencoderConfig, type DownsampleMode, type UpsampleMode } from './conv';
+export { StackedAutoencoder, TiedDense, type StackedConfig } from './stacked';
+export { SparseAutoencoder, type SparseConfig, type SparsityPenalty } from './sparse';
+export { VAE, VariationalAutoencoder, type VAEConfig, type VAEForwardOutput } from './vae';
 export { type HiddenActivation } from './layers';
 export { loadModel as load, saveModel, registerModel, registeredModels, MODEL_FORMAT, type ModelFactory } from './io';

@@ -95,6 +95,11 @@ export abstract class Autoencoder {
     return [...this.encoderNet.trainableWeights, ...this.decoderNet.trainableWeights].map((w) => w.read() as tf.Variable);
   }
 
+  /** The encoder's trainable variables alone (what a classifier on the encoder fine-tunes). */
+  get encoderWeights(): tf.Variable[] {
+    return this.encoderNet.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
   /** Every weight (trainable and not, e.g. batch-norm statistics), encoder first. */
   get weights(): tf.LayerVariable[] {
     return [...this.encoderNet.weights, ...this.decoderNet.weights];

@@ -6,5 +6,6 @@ export { ConvAutoencoderBase, ConvAutoencoder, DeepConvAutoencoder, StridedConvA
 export { StackedAutoencoder, TiedDense, type StackedConfig } from './stacked';
 export { SparseAutoencoder, type SparseConfig, type SparsityPenalty } from './sparse';
 export { VAE, VariationalAutoencoder, type VAEConfig, type VAEForwardOutput } from './vae';
+export { EncoderClassifier, type ClassifierConfig } from './classifier';
 export { type HiddenActivation } from './layers';
 export { loadModel as load, saveModel, registerModel, registeredModels, MODEL_FORMAT, type ModelFactory } from './io';

@@ -35,7 +35,7 @@ function lossBeforeAfter(model: Autoencoder, x: tf.Tensor, steps: number, lr = 1
   };
   const before = tf.tidy(() => objective(false).dataSync()[0]);
   const opt = tf.train.adam(lr);
-  for (let i = 0; i < steps; i++) tf.dispose(opt.minimize(() => objective(true), true, model.trainableWeights));
+  for (let i = 0; i < steps; i++) tf.dispose(opt.minimize(() => objective(true), true, model.trainableWeights) ?? []);
   opt.dispose();
   const after = tf.tidy(() => objective(false).dataSync()[0]);
   return [before, after];

@@ -18,6 +18,7 @@ import {
   TabularAutoencoder,
   TiedDense,
   VAE,
+  ConvVAE,
   load,
 } from '../src/lib/models';
 import { reconstructionLoss } from '../src/lib/train/losses';
@@ -41,7 +42,7 @@ function lossBeforeAfter(model: Autoencoder, x: tf.Tensor, steps: number, lr = 1
   return [before, after];
 }
 
-describe('fully connected, stacked, sparse and variational autoencoders', () => {
+describe('fully connected, stacked, sparse and variational autoencoders (and the conv VAE)', () => {
   let train: Dataset;
   let dir: string;
   before(async () => {
@@ -93,6 +94,13 @@ describe('fully connected, stacked, sparse and variational autoencoders', () => 
     { name: 'SparseAutoencoder (KL)', make: () => new SparseAutoencoder({ sparsity: 'kl' }), params: lin(784, 256) + lin(256, 64) + lin(64, 256) + lin(256, 784), latent: [64] },
     // fc_mu and fc_logvar are two nn.Linear(400, 20): 2 * lin(400, 20)
     { name: 'VAE', make: () => new VAE(), params: lin(784, 400) + 2 * lin(400, 20) + lin(20, 400) + lin(400, 784), latent: [20] },
+    {
+      name: 'ConvVAE',
+      make: () => new ConvVAE(),
+      // Conv2d(1, 32, 3), Conv2d(32, 64, 3), Linear(3136, 2 * 16); Linear(16, 3136), ConvTranspose2d(64, 32, 3), ConvTranspose2d(32, 1, 3)
+      params: 9 * 32 + 32 + 32 * 64 * 9 + 64 + lin(3136, 32) + lin(16, 3136) + 64 * 32 * 9 + 32 + 32 * 9 + 1,
+      latent: [16],
+    },
   ];
 
   for (const c of cases) {
@@ -104,10 +112,10 @@ describe('fully connected, stacked, sparse and variational autoencoders', () => 
       const flat = x.reshape([64, 784]);
       for (const input of [x, flat]) {
         const out = model.forward(input);
-        assert.deepEqual(out.recon.shape, [64, 784]);
+        assert.deepEqual(out.recon.shape, [64, ...model.inputShape]);
         assert.deepEqual(out.latent.shape, [64, ...c.latent]);
         assert.deepEqual(model.encode(input).shape, [64, ...c.latent]);
-        assert.deepEqual(model.decode(out.latent).shape, [64, 784]);
+        assert.deepEqual(model.decode(out.latent).shape, [64, ...model.inputShape]);
         const r = out.recon.dataSync();
         assert.ok(r.every((v) => v >= 0 && v <= 1), 'sigmoid output in [0, 1]');
       }

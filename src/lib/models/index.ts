@@ -5,7 +5,7 @@ export { AE, type AEConfig } from './ae';
 export { ConvAutoencoderBase, ConvAutoencoder, DeepConvAutoencoder, StridedConvAutoencoder, type ConvAutoencoderConfig, type DeepConvAutoencoderConfig, type StridedConvAutoencoderConfig, type DownsampleMode, type UpsampleMode } from './conv';
 export { StackedAutoencoder, TiedDense, type StackedConfig } from './stacked';
 export { SparseAutoencoder, type SparseConfig, type SparsityPenalty } from './sparse';
-export { VAE, VariationalAutoencoder, type VAEConfig, type VAEForwardOutput } from './vae';
+export { VAE, ConvVAE, VariationalAutoencoder, type VAEConfig, type ConvVAEConfig, type VAEForwardOutput } from './vae';
 export { EncoderClassifier, type ClassifierConfig } from './classifier';
 export { type HiddenActivation } from './layers';
 export { loadModel as load, saveModel, registerModel, registeredModels, MODEL_FORMAT, type ModelFactory } from './io';

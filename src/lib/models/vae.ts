@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkInteger, checkNumber } from '../errors';
 import { Rng } from '../random';
 import { Autoencoder, ForwardOutput, Initializer, OutputActivation } from './autoencoder';
-import { dense } from './layers';
+import { conv2d, conv2dTranspose, dense } from './layers';
 import { checkInit } from './mlp';
 import { registerModel } from './io';
 
@@ -125,4 +125,74 @@ export class VAE extends VariationalAutoencoder {
   }
 }
 
+/** Configuration of `ConvVAE`. */
+export interface ConvVAEConfig {
+  /** Latent units (default 16). */
+  latentDim?: number;
+  /** Channels of the two stride-2 convolutions (default `[32, 64]`). */
+  channels?: [number, number];
+  /** Weight of the KL term (default 1). */
+  beta?: number;
+  /** Weight initialisation (default `pytorch`). */
+  init?: Initializer;
+  /** Seed of the initialisation and of the sampling noise (default 1). */
+  seed?: number;
+}
+
+/**
+ * A convolutional VAE for 28x28 images: `Conv(1->c1, 3, s2, p1)` 28->14, ReLU, `Conv(c1->c2,
+ * 3, s2, p1)` 14->7, ReLU, flatten, `Linear(7*7*c2 -> 2 * latent)`; the decoder mirrors it with
+ * `Linear(latent -> 7*7*c2)`, ReLU and two `ConvTranspose(3, s2, p1, output_padding 1)`.
+ */
+export class ConvVAE extends VariationalAutoencoder {
+  readonly name = 'conv-vae';
+  readonly inputShape = [28, 28, 1];
+  readonly latentShape: number[];
+  readonly config: Required<ConvVAEConfig>;
+  protected readonly beta: number;
+  protected readonly encoderNet: tf.LayersModel;
+  protected readonly decoderNet: tf.LayersModel;
+
+  constructor(config: ConvVAEConfig = {}) {
+    super();
+    const c: Required<ConvVAEConfig> = { latentDim: 16, channels: [32, 64], beta: 1, init: 'pytorch', seed: 1, ...config };
+    checkInteger('latentDim', c.latentDim, 1);
+    if (!Array.isArray(c.channels) || c.channels.length !== 2) throw new ArgumentError('channels', c.channels, 'two channel counts [c1, c2]');
+    c.channels.forEach((n, i) => checkInteger(`channels[${i}]`, n, 1));
+    checkNumber('beta', c.beta, 0);
+    checkInit(c.init);
+    this.config = c;
+    this.beta = c.beta;
+    this.latentShape = [c.latentDim];
+    const [c1, c2] = c.channels;
+    const rng = new Rng(c.seed);
+    this.noise = new Rng(rng.seed());
+    this.encoderNet = tf.sequential({
+      name: 'encoder',
+      layers: [
+        tf.layers.inputLayer({ inputShape: [28, 28, 1] }),
+        ...conv2d({ inChannels: 1, outChannels: c1, kernelSize: 3, stride: 2, padding: 1, name: 'conv1' }, c.init, rng),
+        tf.layers.reLU(),
+        ...conv2d({ inChannels: c1, outChannels: c2, kernelSize: 3, stride: 2, padding: 1, name: 'conv2' }, c.init, rng),
+        tf.layers.reLU(),
+        tf.layers.flatten(),
+        dense(2 * c.latentDim, 7 * 7 * c2, c.init, rng, 'mu_logvar'),
+      ],
+    });
+    this.decoderNet = tf.sequential({
+      name: 'decoder',
+      layers: [
+        tf.layers.inputLayer({ inputShape: [c.latentDim] }),
+        dense(7 * 7 * c2, c.latentDim, c.init, rng, 'fc'),
+        tf.layers.reLU(),
+        tf.layers.reshape({ targetShape: [7, 7, c2] }),
+        ...conv2dTranspose({ inChannels: c2, outChannels: c1, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, name: 'deconv1' }, c.init, rng),
+        tf.layers.reLU(),
+        ...conv2dTranspose({ inChannels: c1, outChannels: 1, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, name: 'deconv2' }, c.init, rng),
+      ],
+    });
+  }
+}
+
 registerModel('vae', (config) => new VAE(config as VAEConfig));
+registerModel('conv-vae', (config) => new ConvVAE(config as ConvVAEConfig));

@@ -121,8 +121,11 @@ export abstract class Autoencoder {
     for (const [part, net] of [['encoder', this.encoderNet], ['decoder', this.decoderNet]] as const) {
       lines.push(`  ${part}:`);
       for (const layer of net.layers) {
+        if (layer.getClassName() === 'InputLayer') continue;
         const out = JSON.stringify(layer.outputShape).replace(/null/g, 'b');
-        lines.push(`    ${layer.name.padEnd(24)} ${out.padEnd(20)} ${layer.countParams().toLocaleString('en-US')}`);
+        // Trainable only, as PyTorch counts (batch-norm running statistics are not parameters).
+        const params = layer.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+        lines.push(`    ${layer.name.padEnd(24)} ${out.padEnd(20)} ${params.toLocaleString('en-US')}`);
       }
     }
     return lines.join('\n');

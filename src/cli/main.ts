@@ -11,6 +11,7 @@ import { AE } from '../lib/models/ae';
 import { fit, evaluateLoss } from '../lib/train/fit';
 import { terminalProgress } from '../lib/train/progress';
 import { saveImage } from '../lib/viz/image';
+import { addTrainCommands } from './train';
 
 function positiveInt(name: string) {
   return (v: string) => {
@@ -71,6 +72,7 @@ export function program(): Command {
       console.log(path.resolve(file));
     });
 
+  addTrainCommands(cli);
   return cli;
 }
 

@@ -124,7 +124,7 @@ export abstract class Autoencoder {
         if (layer.getClassName() === 'InputLayer') continue;
         const out = JSON.stringify(layer.outputShape).replace(/null/g, 'b');
         // Trainable only, as PyTorch counts (batch-norm running statistics are not parameters).
-        const params = layer.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+        const params = layer.trainableWeights.reduce((n, w) => n + w.read().size, 0);
         lines.push(`    ${layer.name.padEnd(24)} ${out.padEnd(20)} ${params.toLocaleString('en-US')}`);
       }
     }

@@ -8,4 +8,4 @@ export { SparseAutoencoder, type SparseConfig, type SparsityPenalty } from './sp
 export { VAE, ConvVAE, VariationalAutoencoder, type VAEConfig, type ConvVAEConfig, type VAEForwardOutput } from './vae';
 export { EncoderClassifier, type ClassifierConfig } from './classifier';
 export { type HiddenActivation } from './layers';
-export { loadModel as load, saveModel, registerModel, registeredModels, MODEL_FORMAT, type ModelFactory } from './io';
+export { loadModel as load, saveModel, registerModel, registeredModels, createModel, MODEL_FORMAT, type ModelFactory } from './io';

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AelabError, DataFormatError } from '../errors';
+import { AelabError, ArgumentError, DataFormatError } from '../errors';
 import { writeFileSynced } from '../io';
 import { version } from '../version';
 import type { Autoencoder } from './autoencoder';
@@ -23,6 +23,16 @@ const registry = new Map<string, ModelFactory>();
 /** Makes `loadModel` able to rebuild models named `name` (each architecture registers itself). */
 export function registerModel(name: string, factory: ModelFactory): void {
   registry.set(name, factory);
+}
+
+/**
+ * Builds the architecture registered as `name` from its config (`{}` for its defaults),
+ * e.g. `createModel('deep-conv', { latentChannels: 32 })`.
+ */
+export function createModel(name: string, config: Record<string, unknown> = {}): Autoencoder {
+  const factory = registry.get(name);
+  if (!factory) throw new ArgumentError('model', name, `one of ${registeredModels().join(', ')}`);
+  return factory(config);
 }
 
 /** Names of the architectures `loadModel` can rebuild. */

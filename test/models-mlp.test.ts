@@ -22,6 +22,8 @@ import {
   load,
 } from '../src/lib/models';
 import { reconstructionLoss } from '../src/lib/train/losses';
+import { evaluateLoss, fit } from '../src/lib/train/fit';
+import { greedyPretrain } from '../src/lib/train/pretrain';
 
 /** PyTorch's parameter counts: nn.Linear(a, b) has a*b + b, nn.BatchNorm1d(c) has 2c. */
 const lin = (a: number, b: number) => a * b + b;
@@ -261,5 +263,25 @@ describe('fully connected, stacked, sparse and variational autoencoders (and the
     assert.deepEqual(Array.from(samples.dataSync()), Array.from(vae.sample(5, 3).dataSync()));
     vae.dispose();
     twin.dispose();
+  });
+});
+
+describe('greedy layer-wise pretraining (seed 001 Part 3)', () => {
+  it('trains each block against its own input, then fine-tuning improves the whole stack', async () => {
+    const { train, test } = await loadMnist({ trainSize: 1000, testSize: 200 });
+    const model = new StackedAutoencoder({ layerDims: [784, 128, 32], seed: 3 });
+    const before = await evaluateLoss(model, test, { loss: 'mse' });
+    const order: number[] = [];
+    const histories = await greedyPretrain(model, train, { epochsPerLayer: 2, batchSize: 50, onLayer: (i) => order.push(i) });
+    assert.deepEqual(order, [0, 1]);
+    assert.equal(histories.length, 2);
+    for (const h of histories) assert.ok(h.epochs[1].trainLoss < h.epochs[0].trainLoss, 'each block learns its reconstruction');
+    const pretrained = await evaluateLoss(model, test, { loss: 'mse' });
+    await fit(model, train, { epochs: 2, batchSize: 50, loss: 'mse' });
+    const tuned = await evaluateLoss(model, test, { loss: 'mse' });
+    assert.ok(tuned < pretrained && tuned < before, `MSE ${before} -> pretrained ${pretrained} -> fine-tuned ${tuned}`);
+    model.dispose();
+    disposeDataset(train);
+    disposeDataset(test);
   });
 });

@@ -16,6 +16,7 @@ export * as data from './data';
 export * as models from './models';
 export * as train from './train';
 export * as viz from './viz';
+export * as analysis from './analysis';
 export { initBackend, backendInfo, describeBackend, BACKENDS, type BackendName, type BackendInfo, type InitBackendOptions } from './backend';
 export { AelabError, ArgumentError, DataFormatError, BackendError } from './errors';
 export { Rng, mixSeed } from './random';

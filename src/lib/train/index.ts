@@ -6,3 +6,4 @@ export * from './clip';
 export * from './schedule';
 export * from './progress';
 export * from './classifier';
+export * from './pretrain';

@@ -12,6 +12,7 @@ import { fit, evaluateLoss } from '../lib/train/fit';
 import { terminalProgress } from '../lib/train/progress';
 import { saveImage } from '../lib/viz/image';
 import { addTrainCommands } from './train';
+import { registerExplore } from './explore';
 
 function positiveInt(name: string) {
   return (v: string) => {
@@ -73,6 +74,7 @@ export function program(): Command {
     });
 
   addTrainCommands(cli);
+  registerExplore(cli);
   return cli;
 }
 

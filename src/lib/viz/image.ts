@@ -10,6 +10,7 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
+/** Options of `imageGrid` and `saveImage`: layout, padding and magnification. */
 export interface GridOptions {
   /** Images per row (torchvision's `nrow`, default 8). */
   nrow?: number;

@@ -7,5 +7,6 @@ export { StackedAutoencoder, TiedDense, type StackedConfig } from './stacked';
 export { SparseAutoencoder, type SparseConfig, type SparsityPenalty } from './sparse';
 export { VAE, ConvVAE, VariationalAutoencoder, type VAEConfig, type ConvVAEConfig, type VAEForwardOutput } from './vae';
 export { EncoderClassifier, type ClassifierConfig } from './classifier';
+export { GAN, type GANConfig } from './gan';
 export { type HiddenActivation } from './layers';
 export { loadModel as load, saveModel, registerModel, registeredModels, createModel, MODEL_FORMAT, type ModelFactory } from './io';

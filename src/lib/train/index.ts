@@ -7,3 +7,4 @@ export * from './schedule';
 export * from './progress';
 export * from './classifier';
 export * from './pretrain';
+export * from './gan';

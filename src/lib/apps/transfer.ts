@@ -1,0 +1,111 @@
+/**
+ * Transfer learning (seed 000 `transfer_learning`): a classifier head on a pretrained
+ * encoder, the encoder frozen or fine-tuned with it; accuracy per epoch.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend';
+import { checkInteger } from '../errors';
+import { Dataset, labelsOf } from '../data/dataset';
+import type { Autoencoder } from '../models/autoencoder';
+import { EncoderClassifier } from '../models/classifier';
+import { ClassifierEpoch, fitClassifier } from '../train/classifier';
+import { ChartSpec, lineChart } from '../viz/charts';
+
+/** Options of `transferLearning`. */
+export interface TransferOptions {
+  /** Train the head only (default true, as the seed); false fine-tunes the encoder as well. */
+  frozen?: boolean;
+  /** Epochs (default 5, as the seed). */
+  epochs?: number;
+  /** Examples per step (default 64). */
+  batchSize?: number;
+  /** Adam learning rate (default 1e-3, as the seed). */
+  lr?: number;
+  /** Seed of the head's initialisation, its dropout and the shuffles (default 1). */
+  seed?: number;
+  /** Classes (default: `trainSet.classNames.length`, else the largest label + 1). */
+  classes?: number;
+  /** Hidden units of the head (default 128) and its dropout (default 0.3), as the seed. */
+  hidden?: number;
+  dropout?: number;
+  /** Called after every epoch. */
+  onEpochEnd?: (record: ClassifierEpoch) => void | Promise<void>;
+}
+
+/** What `transferLearning` returns. Accuracies are fractions in [0, 1]. */
+export interface TransferResult {
+  /** The trained classifier (dispose it; its encoder still belongs to the autoencoder). */
+  classifier: EncoderClassifier;
+  /** One record per epoch: training loss and accuracy (during the epoch), test accuracy after it. */
+  history: ClassifierEpoch[];
+  /** Test accuracy after the last epoch. */
+  testAccuracy: number;
+  /** Train and test accuracy per epoch. */
+  chart: ChartSpec;
+}
+
+/**
+ * Seed 000's `transfer_learning`: `Linear(latent, 128) -> ReLU -> Dropout(0.3) ->
+ * Linear(128, classes)` on the autoencoder's encoder, cross-entropy and Adam. With
+ * `frozen: false` the encoder's weights are fine-tuned **in place** (the autoencoder changes;
+ * use `snapshotWeights`/`restoreWeights` to keep a copy).
+ * @param model a (pretrained) autoencoder
+ * @param trainSet labelled examples `x [n, ...inputShape]`, `y [n]`
+ * @param testSet labelled examples for the per-epoch test accuracy
+ */
+export async function transferLearning(model: Autoencoder, trainSet: Dataset, testSet: Dataset, options: TransferOptions = {}): Promise<TransferResult> {
+  await initBackend();
+  const frozen = options.frozen ?? true;
+  const classes = options.classes ?? classCount(trainSet);
+  const classifier = new EncoderClassifier(model, {
+    classes,
+    frozen,
+    seed: options.seed ?? 1,
+    ...(options.hidden === undefined ? {} : { hidden: options.hidden }),
+    ...(options.dropout === undefined ? {} : { dropout: options.dropout }),
+  });
+  try {
+    const history = await fitClassifier(classifier, trainSet, {
+      epochs: checkInteger('epochs', options.epochs ?? 5, 1),
+      batchSize: options.batchSize ?? 64,
+      lr: options.lr ?? 1e-3,
+      seed: options.seed ?? 1,
+      testData: testSet,
+      onEpochEnd: options.onEpochEnd,
+    });
+    const rows = history.map((h) => ({ epoch: h.epoch, train: h.trainAccuracy, test: h.testAccuracy ?? NaN }));
+    const chart = lineChart(rows, {
+      x: 'epoch',
+      y: ['train', 'test'],
+      points: true,
+      title: `Classifier on the ${frozen ? 'frozen' : 'fine-tuned'} encoder`,
+      yTitle: 'accuracy',
+    });
+    return { classifier, history, testAccuracy: history.at(-1)!.testAccuracy!, chart };
+  } catch (err) {
+    classifier.dispose();
+    throw err;
+  }
+}
+
+/** Copies of every weight of a model (batch-norm statistics included), to put back with `restoreWeights`. */
+export function snapshotWeights(model: Autoencoder): tf.Tensor[] {
+  return model.weights.map((w) => tf.clone(w.read()));
+}
+
+/** Writes a `snapshotWeights` copy back into the model (the snapshot stays valid; dispose it when done). */
+export function restoreWeights(model: Autoencoder, snapshot: tf.Tensor[]): void {
+  model.weights.forEach((w, i) => {
+    const copy = tf.clone(snapshot[i]);
+    w.write(copy); // the variable now holds the data; the copy's handle can go
+    copy.dispose();
+  });
+}
+
+/** Number of classes of a labelled dataset: its class names, else the largest label + 1. */
+export function classCount(ds: Dataset): number {
+  if (ds.classNames?.length) return ds.classNames.length;
+  let max = 1;
+  for (const v of labelsOf(ds)) if (v > max) max = v;
+  return max + 1;
+}

@@ -13,6 +13,7 @@ import { terminalProgress } from '../lib/train/progress';
 import { saveImage } from '../lib/viz/image';
 import { addTrainCommands } from './train';
 import { registerExplore } from './explore';
+import { registerStudy } from './study';
 
 function positiveInt(name: string) {
   return (v: string) => {
@@ -50,7 +51,7 @@ export function program(): Command {
 
   cli
     .command('demo')
-    .description('train the 784-400-20 autoencoder briefly on MNIST and save a reconstruction grid (what `npm start` runs)')
+    .description('train the 784-400-20 autoencoder briefly on MNIST and save a reconstruction grid')
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 2)
     .option('--train-size <n>', 'training images', positiveInt('--train-size'), 10000)
     .option('--out <dir>', 'output directory', 'runs/demo')
@@ -75,6 +76,7 @@ export function program(): Command {
 
   addTrainCommands(cli);
   registerExplore(cli);
+  registerStudy(cli);
   return cli;
 }
 

@@ -18,6 +18,7 @@ export * as train from './train';
 export * as viz from './viz';
 export * as analysis from './analysis';
 export * as apps from './apps';
+export * as study from './study';
 export { initBackend, backendInfo, describeBackend, BACKENDS, type BackendName, type BackendInfo, type InitBackendOptions } from './backend';
 export { AelabError, ArgumentError, DataFormatError, BackendError } from './errors';
 export { Rng, mixSeed } from './random';

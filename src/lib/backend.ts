@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as path from 'node:path';
 import { BackendError } from './errors';
+import { registerWasmConv } from './kernels/wasm-conv';
 import { registerWasmMatMul } from './kernels/wasm-matmul';
 
 /** The backends aelab knows, best first. */
@@ -142,7 +143,10 @@ async function tryBackend(name: BackendName): Promise<string | null> {
     return (await activate('tensorflow')) ? null : `${NODE_PACKAGES[name]} loaded but its backend did not initialise`;
   }
   if (!(await activate(name))) return `the ${name} backend did not initialise`;
-  if (name === 'wasm') registerWasmMatMul();
+  if (name === 'wasm') {
+    registerWasmMatMul();
+    registerWasmConv();
+  }
   return null;
 }
 

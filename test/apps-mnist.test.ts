@@ -76,8 +76,10 @@ describe('apps on MNIST: semi-supervised, compression, clustering, transfer', fu
     let se = 0;
     for (let i = 0; i < xv.length; i++) se += (xv[i] - rv[i]) ** 2;
     const mse = se / xv.length;
-    assert.ok(Math.abs(r.mse - mse) / mse < 1e-5, `mse ${r.mse} vs direct ${mse}`);
-    assert.ok(Math.abs(r.psnr - 10 * Math.log10(1 / mse)) < 1e-4, `psnr ${r.psnr}`);
+    // batches of 300 against one of 1,000: float32 products in another order differ by ~1e-4
+    // relative (measured 8e-5); a wrong reduction would be off by far more
+    assert.ok(Math.abs(r.mse - mse) / mse < 1e-3, `mse ${r.mse} vs direct ${mse}`);
+    assert.ok(Math.abs(r.psnr - 10 * Math.log10(1 / mse)) < 5e-3, `psnr ${r.psnr}`);
 
     // the 8-bit code, quantised per unit between its min and max, straight in tensor ops
     const zq = tf.tidy(() => {

@@ -87,8 +87,6 @@ async function main() {
     // The plain wasm backend as tfjs ships it (conv training needs our filter gradient: it is kept).
     unregisterWasmMatMul();
     unregisterWasmConv();
-    const native = require('../src/lib/kernels/native') as { unregisterNativeKernels?: () => void; registerNativeKernels?: () => void };
-    native.unregisterNativeKernels?.();
     registerWasmConvFilterOnly();
     for (const t of tasks) {
       fallback[t] = await timeTask(t, train, test, 1);
@@ -97,7 +95,6 @@ async function main() {
     tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
     registerWasmMatMul();
     registerWasmConv();
-    native.registerNativeKernels?.();
   }
 
   let torch: { torch?: string; threads?: number; tasks: Record<string, number> } | undefined;

@@ -85,8 +85,11 @@ async function main() {
   const fallback: Record<string, number> = {};
   if (backend.name === 'wasm' && !flag('no-fallback')) {
     // The plain wasm backend as tfjs ships it (conv training needs our filter gradient: it is kept).
-    unregisterWasmMatMul();
+    // unregister in reverse order of registration: native, conv, matmul
+    const native = require('../src/lib/kernels/native') as { unregisterNativeKernels?: () => void; registerNativeKernels?: () => void };
+    native.unregisterNativeKernels?.();
     unregisterWasmConv();
+    unregisterWasmMatMul();
     registerWasmConvFilterOnly();
     for (const t of tasks) {
       fallback[t] = await timeTask(t, train, test, 1);

@@ -146,6 +146,7 @@ async function tryBackend(name: BackendName): Promise<string | null> {
   if (name === 'wasm') {
     registerWasmMatMul();
     registerWasmConv();
+    (require('./kernels/native') as typeof import('./kernels/native')).registerNativeKernels(); // last: falls back to the kernels above
   }
   return null;
 }

@@ -1,0 +1,307 @@
+// N-API binding of aelab's native kernels (plain C N-API, no dependency). The kernels work
+// in place on the memory of tfjs's wasm backend: every call takes that WebAssembly.Memory's
+// ArrayBuffer and byte offsets into it, checks that every operand lies inside it, and runs
+// synchronously (on the pool's threads) before returning.
+//
+// This file is built for the baseline x86-64 ISA; the kernels it calls are built with AVX2
+// and FMA and are only reached when the CPU reports both (info().avx2 / info().fma; the JS
+// side registers nothing otherwise, and the calls throw).
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "kernels.h"
+
+namespace {
+
+bool cpu_ok() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+struct Args {
+  napi_env env;
+  napi_value argv[24];
+  size_t argc = 24;
+  const char* fn;
+  bool failed = false;
+  uint8_t* heap = nullptr;
+  size_t heapBytes = 0;
+
+  Args(napi_env e, napi_callback_info info, const char* name, size_t want) : env(e), fn(name) {
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < want) {
+      fail("wrong number of arguments");
+    }
+  }
+
+  void fail(const std::string& message) {
+    if (failed) return;
+    failed = true;
+    napi_throw_error(env, "AELAB_NATIVE", (std::string("aelab native ") + fn + ": " + message).c_str());
+  }
+
+  void loadHeap(size_t i) {
+    if (failed) return;
+    bool isAb = false;
+    napi_is_arraybuffer(env, argv[i], &isAb);
+    void* data = nullptr;
+    if (!isAb || napi_get_arraybuffer_info(env, argv[i], &data, &heapBytes) != napi_ok || data == nullptr) {
+      return fail("argument 0 must be the wasm heap's ArrayBuffer");
+    }
+    heap = static_cast<uint8_t*>(data);
+  }
+
+  double num(size_t i) {
+    double v = 0;
+    if (failed) return 0;
+    if (napi_get_value_double(env, argv[i], &v) != napi_ok || !std::isfinite(v)) fail("argument " + std::to_string(i) + " must be a finite number");
+    return v;
+  }
+
+  int64_t integer(size_t i, int64_t lo = 0) {
+    double v = num(i);
+    if (failed) return 0;
+    if (v != std::floor(v) || v < static_cast<double>(lo) || v > 9.0e15) fail("argument " + std::to_string(i) + " must be an integer >= " + std::to_string(lo));
+    return static_cast<int64_t>(v);
+  }
+
+  // A float32 array at byte offset `off` whose highest element index is `extent` - 1.
+  float* floats(int64_t off, int64_t extent, const char* what) {
+    if (failed) return nullptr;
+    if (off % 4 != 0) return fail(std::string(what) + " is not 4-byte aligned"), nullptr;
+    if (extent < 0 || static_cast<uint64_t>(off) + static_cast<uint64_t>(extent) * 4 > heapBytes) {
+      return fail(std::string(what) + " lies outside the wasm heap"), nullptr;
+    }
+    return reinterpret_cast<float*>(heap + off);
+  }
+};
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// Highest element index + 1 of a row-major rows x cols matrix with leading dimension ld,
+// repeated `batch` times `stride` elements apart.
+int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
+  if (rows == 0 || cols == 0 || batch == 0) return 0;
+  return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+// sgemm(heap, batch, M, N, K, aOff, strideA, lda, transA, bOff, strideB, ldb, transB,
+//       cOff, strideC, ldc, biasOff (-1: none), biasLen, activation, alpha)
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sgemm", 20);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  aelab::Gemm g{};
+  g.batch = a.integer(1);
+  g.M = a.integer(2);
+  g.N = a.integer(3);
+  g.K = a.integer(4);
+  const int64_t aOff = a.integer(5);
+  g.strideA = a.integer(6);
+  g.lda = a.integer(7, 1);
+  g.transA = a.integer(8) != 0;
+  const int64_t bOff = a.integer(9);
+  g.strideB = a.integer(10);
+  g.ldb = a.integer(11, 1);
+  g.transB = a.integer(12) != 0;
+  const int64_t cOff = a.integer(13);
+  g.strideC = a.integer(14);
+  g.ldc = a.integer(15, 1);
+  const int64_t biasOff = a.integer(16, -1);
+  g.biasLen = a.integer(17);
+  g.act = static_cast<int>(a.integer(18));
+  g.alpha = static_cast<float>(a.num(19));
+  if (a.failed) return nullptr;
+  if (g.act < aelab::kLinear || g.act > aelab::kElu) return a.fail("unknown activation"), nullptr;
+  if (g.K > 0 && (g.transA ? g.lda < g.M : g.lda < g.K)) return a.fail("lda too small"), nullptr;
+  if (g.K > 0 && (g.transB ? g.ldb < g.K : g.ldb < g.N)) return a.fail("ldb too small"), nullptr;
+  if (g.ldc < g.N) return a.fail("ldc too small"), nullptr;
+  if (g.batch > 1 && g.strideC < g.M * g.ldc) return a.fail("output items overlap"), nullptr;
+  g.A = a.floats(aOff, g.K == 0 ? 0 : g.transA ? extent(g.batch, g.strideA, g.K, g.M, g.lda) : extent(g.batch, g.strideA, g.M, g.K, g.lda), "a");
+  g.B = a.floats(bOff, g.K == 0 ? 0 : g.transB ? extent(g.batch, g.strideB, g.N, g.K, g.ldb) : extent(g.batch, g.strideB, g.K, g.N, g.ldb), "b");
+  g.C = a.floats(cOff, extent(g.batch, g.strideC, g.M, g.N, g.ldc), "out");
+  if (biasOff >= 0) {
+    if (g.biasLen != 1 && g.biasLen != g.N) return a.fail("bias must have 1 or N values"), nullptr;
+    g.bias = a.floats(biasOff, g.biasLen, "bias");
+  }
+  if (a.failed) return nullptr;
+  aelab::sgemm(g);
+  return undefined(env);
+}
+
+// unary(heap, op, xOff, yOff, n)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a(env, info, "unary", 5);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int op = static_cast<int>(a.integer(1));
+  const int64_t xOff = a.integer(2), yOff = a.integer(3), n = a.integer(4);
+  if (!a.failed && (op < aelab::kUnarySigmoid || op > aelab::kUnaryExp)) a.fail("unknown op");
+  const float* x = a.floats(xOff, n, "x");
+  float* y = a.floats(yOff, n, "y");
+  if (a.failed) return nullptr;
+  aelab::unary(op, x, y, n);
+  return undefined(env);
+}
+
+// bceLogits(heap, lOff, tOff, dyOff (-1: the loss itself), outOff, n)
+napi_value BceLogits(napi_env env, napi_callback_info info) {
+  Args a(env, info, "bceLogits", 6);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t lOff = a.integer(1), tOff = a.integer(2), dyOff = a.integer(3, -1), outOff = a.integer(4), n = a.integer(5);
+  const float* l = a.floats(lOff, n, "logits");
+  const float* t = a.floats(tOff, n, "target");
+  const float* dy = dyOff >= 0 ? a.floats(dyOff, n, "dy") : nullptr;
+  float* out = a.floats(outOff, n, "out");
+  if (a.failed) return nullptr;
+  aelab::bce_logits(l, t, dy, out, n);
+  return undefined(env);
+}
+
+// copyBlock(heap, srcOff, srcSize, srcStart, dstOff, dstSize, dstStart, dims[], srcStrides[],
+//           dstStrides[], fillCount, fillValue): tensors of 4-byte values, sizes and starts in
+//           elements; fillValue a float whose bits fill dst[0, fillCount) first
+napi_value CopyBlock(napi_env env, napi_callback_info info) {
+  Args a(env, info, "copyBlock", 12);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t srcOff = a.integer(1), srcSize = a.integer(2), srcStart = a.integer(3);
+  const int64_t dstOff = a.integer(4), dstSize = a.integer(5), dstStart = a.integer(6);
+  int64_t dims[8], ss[8], ds[8];
+  uint32_t rank = 0;
+  for (int which = 0; which < 3 && !a.failed; which++) {
+    napi_value arr = a.argv[7 + which];
+    bool isArray = false;
+    napi_is_array(env, arr, &isArray);
+    uint32_t len = 0;
+    if (isArray) napi_get_array_length(env, arr, &len);
+    if (!isArray || len > 8 || (which > 0 && len != rank)) return a.fail("dims and strides must be arrays of the same length <= 8"), nullptr;
+    rank = len;
+    for (uint32_t k = 0; k < len; k++) {
+      napi_value e;
+      double v = 0;
+      napi_get_element(env, arr, k, &e);
+      if (napi_get_value_double(env, e, &v) != napi_ok || v != std::floor(v) || v < 0 || v > 9.0e15) return a.fail("dims and strides must be integers >= 0"), nullptr;
+      (which == 0 ? dims : which == 1 ? ss : ds)[k] = static_cast<int64_t>(v);
+    }
+  }
+  const int64_t fillCount = a.integer(10);
+  const float fillValue = static_cast<float>(a.num(11));
+  if (a.failed) return nullptr;
+  // Extents: one past the last element each side touches.
+  int64_t srcExtent = 1, dstExtent = 1;
+  for (uint32_t k = 0; k < rank; k++) {
+    if (dims[k] == 0) srcExtent = dstExtent = -(int64_t(1) << 62);
+    srcExtent += (dims[k] - 1) * ss[k];
+    dstExtent += (dims[k] - 1) * ds[k];
+  }
+  if (srcStart + srcExtent > srcSize || dstStart + dstExtent > dstSize || fillCount > dstSize) return a.fail("block outside its tensor"), nullptr;
+  const uint32_t* src = reinterpret_cast<const uint32_t*>(a.floats(srcOff, srcSize, "src"));
+  uint32_t* dst = reinterpret_cast<uint32_t*>(a.floats(dstOff, dstSize, "dst"));
+  if (a.failed) return nullptr;
+  uint32_t bits;
+  std::memcpy(&bits, &fillValue, 4);
+  if (fillCount > 0) aelab::copy_block(nullptr, dst, -1, nullptr, nullptr, nullptr, fillCount, bits);
+  aelab::copy_block(src + srcStart, dst + dstStart, static_cast<int>(rank), dims, ss, ds, 0, 0);
+  return undefined(env);
+}
+
+// reduceSum(heap, xOff, yOff, outer, reduce, inner, scale)
+napi_value ReduceSum(napi_env env, napi_callback_info info) {
+  Args a(env, info, "reduceSum", 7);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t xOff = a.integer(1), yOff = a.integer(2), outer = a.integer(3), reduce = a.integer(4), inner = a.integer(5);
+  double scale = 1;
+  if (!a.failed) napi_get_value_double(env, a.argv[6], &scale);  // NaN allowed (a mean over nothing)
+  const float* x = a.floats(xOff, outer * reduce * inner, "x");
+  float* y = a.floats(yOff, outer * inner, "y");
+  if (a.failed) return nullptr;
+  aelab::reduce_sum(x, y, outer, reduce, inner, static_cast<float>(scale));
+  return undefined(env);
+}
+
+// adam(heap, pOff, mOff, vOff, gOff, pOutOff, mOutOff, vOutOff, n, b1, b2, omb1, omb2, oma1, oma2, eps, lr)
+napi_value Adam(napi_env env, napi_callback_info info) {
+  Args a(env, info, "adam", 17);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  int64_t off[7];
+  for (int i = 0; i < 7; i++) off[i] = a.integer(1 + i);
+  aelab::AdamArgs x{};
+  x.n = a.integer(8);
+  x.b1 = static_cast<float>(a.num(9));
+  x.b2 = static_cast<float>(a.num(10));
+  x.omb1 = static_cast<float>(a.num(11));
+  x.omb2 = static_cast<float>(a.num(12));
+  x.oma1 = static_cast<float>(a.num(13));
+  x.oma2 = static_cast<float>(a.num(14));
+  x.eps = static_cast<float>(a.num(15));
+  x.lr = static_cast<float>(a.num(16));
+  x.p = a.floats(off[0], x.n, "p");
+  x.m = a.floats(off[1], x.n, "m");
+  x.v = a.floats(off[2], x.n, "v");
+  x.g = a.floats(off[3], x.n, "g");
+  x.pOut = a.floats(off[4], x.n, "pOut");
+  x.mOut = a.floats(off[5], x.n, "mOut");
+  x.vOut = a.floats(off[6], x.n, "vOut");
+  if (a.failed) return nullptr;
+  aelab::adam(x);
+  return undefined(env);
+}
+
+// setThreads(n): threads the kernels use, the calling one included (0: hardware threads).
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, "setThreads", 1);
+  const int64_t n = a.integer(0);
+  if (a.failed) return nullptr;
+  aelab::pool_set_threads(static_cast<int>(n > 64 ? 64 : n));
+  return undefined(env);
+}
+
+// info(): { avx2, threads, abi }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_get_boolean(env, cpu_ok(), &v);
+  napi_set_named_property(env, obj, "avx2", v);
+  napi_create_int32(env, aelab::pool_threads(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+  napi_create_int32(env, 6, &v);
+  napi_set_named_property(env, obj, "abi", v);
+  return obj;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"bceLogits", nullptr, BceLogits, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"copyBlock", nullptr, CopyBlock, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,74 @@
+// aelab native kernels: the interface between the N-API binding (aelab_native.cc, built
+// for the baseline x86-64 ISA) and the AVX2/FMA kernels (kernels_avx2.cc, built with
+// -mavx2 -mfma and only ever called after the binding has checked the CPU supports them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aelab {
+
+// ---- thread pool (pool.cc) --------------------------------------------------------------
+
+// One chunk of a task; chunks are independent and may run on any thread, in any order.
+using ChunkFn = void (*)(void* ctx, int64_t chunk);
+
+// Threads the pool runs tasks on, the calling thread included (>= 1).
+int pool_threads();
+// Sets the number of threads (1 = everything on the calling thread). Call between tasks.
+void pool_set_threads(int n);
+// Runs fn(ctx, i) for every i in [0, chunks) on the pool's threads, the caller included,
+// and returns when all are done. Runs everything on the caller when another JS thread is
+// using the pool at the same moment.
+void pool_run(ChunkFn fn, void* ctx, int64_t chunks);
+
+// ---- kernels (kernels_avx2.cc) -----------------------------------------------------------
+
+enum Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3, kSigmoid = 4, kElu = 5 };
+
+// C[b] = act(op(A[b]) x op(B[b]) + bias) for b in [0, batch), row-major, float32.
+// op(A) is M x K: A[i*lda + p], or A[p*lda + i] when transA. op(B) is K x N: B[p*ldb + j],
+// or B[j*ldb + p] when transB. Batch strides in elements (0 broadcasts an operand).
+// bias: nullptr, one value (biasLen 1) or one per column (biasLen N).
+struct Gemm {
+  int64_t batch, M, N, K;
+  const float* A; int64_t strideA, lda; bool transA;
+  const float* B; int64_t strideB, ldb; bool transB;
+  float* C; int64_t strideC, ldc;
+  const float* bias; int64_t biasLen;
+  int act; float alpha;  // alpha: leaky-relu slope
+};
+void sgemm(const Gemm& g);
+
+enum Unary : int { kUnarySigmoid = 0, kUnarySoftplus = 1, kUnaryRelu = 2, kUnaryExp = 3 };
+// y[i] = op(x[i]), i < n (x and y may be the same array).
+void unary(int op, const float* x, float* y, int64_t n);
+
+// Binary cross-entropy from logits l and targets t, element-wise (PyTorch's
+// BCEWithLogits, as tfjs computes it: max(l, 0) - l*t + softplus(-|l|)) when dy is null;
+// with dy, its gradient with respect to l: dy * (sigmoid(l) - t).
+void bce_logits(const float* l, const float* t, const float* dy, float* out, int64_t n);
+
+// y[o * inner + i] = scale * sum over r of x[(o * reduce + r) * inner + i] (a sum over the
+// middle axis of an [outer, reduce, inner] array; scale 1 / reduce gives the mean).
+void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner, float scale);
+
+// Copies a rank-r block of 4-byte values: dst[sum i_k * dstStrides[k]] =
+// src[sum i_k * srcStrides[k]] for every index i < dims (strides in elements, rank <= 8).
+// With fillCount > 0, first sets dst[0, fillCount) to fillBits (a padded output); rank -1
+// only fills.
+void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* srcStrides,
+                const int64_t* dstStrides, int64_t fillCount, uint32_t fillBits);
+
+// One Adam step on n values, tfjs's update rule in float32:
+//   m' = m*b1 + g*omb1;  v' = v*b2 + g*g*omb2;
+//   p' = p + ((m'/oma1) / (sqrt(v'/oma2) + eps)) * (-lr)
+// Reads p, m, v, g; writes pOut, mOut, vOut (which may alias p, m, v).
+struct AdamArgs {
+  const float* p; const float* m; const float* v; const float* g;
+  float* pOut; float* mOut; float* vOut; int64_t n;
+  float b1, b2, omb1, omb2, oma1, oma2, eps, lr;
+};
+void adam(const AdamArgs& a);
+
+}  // namespace aelab

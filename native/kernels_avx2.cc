@@ -1,0 +1,772 @@
+// AVX2/FMA kernels: a packed, blocked sgemm (BLIS-style loops around a 6x16 register-tile
+// micro-kernel) with a fused bias + activation epilogue; vectorised sigmoid, softplus,
+// BCE-from-logits and reductions; a fused Adam update; a strided block copy.
+//
+// The sgemm cuts a call into chunks that the pool's threads claim: column ranges sharing an
+// A packed once (the usual case: few rows, a batch of 128), row ranges sharing a packed B
+// (many rows, few columns), whole items of a batch, or, for a small output with a long inner
+// dimension (a convolution's filter gradient), ranges of K summed at the end.
+//
+// Built with -mavx2 -mfma; the binding calls in only after checking that the CPU reports both.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace aelab {
+namespace {
+
+constexpr int MR = 6;       // rows of the register tile
+constexpr int NR = 16;      // columns of the register tile (two ymm)
+constexpr int64_t KC = 384; // depth of a packed block (A micro-panel 9 KB, B micro-panel 24 KB)
+constexpr int64_t MC = 120; // rows of a packed A block (180 KB: L2)
+constexpr int64_t NC = 3072;// columns of a packed B panel
+
+// ---- vector math --------------------------------------------------------------------------
+
+// exp(x), Cephes' single-precision polynomial (about 2 ulp), clamped to the float range.
+inline __m256 exp256(__m256 x) {
+  const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
+  x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+  fx = _mm256_floor_ps(fx);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 z = _mm256_mul_ps(x, x);
+  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+  y = _mm256_fmadd_ps(y, z, x);
+  y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+  // 2^fx; fx in [-127, 128]: build the exponent in two halves so neither overflows.
+  __m256i n = _mm256_cvttps_epi32(fx);
+  __m256i n1 = _mm256_srai_epi32(n, 1);
+  __m256i n2 = _mm256_sub_epi32(n, n1);
+  __m256 p1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+  __m256 p2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(y, p1), p2);
+}
+
+// log(x) for x > 0 (normal), Cephes' single-precision polynomial.
+inline __m256 log256(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256i xi = _mm256_castps_si256(x);
+  __m256i emm0 = _mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(0x7f));
+  x = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(xi, _mm256_set1_epi32(0x007fffff)), _mm256_castps_si256(_mm256_set1_ps(0.5f))));
+  __m256 e = _mm256_add_ps(_mm256_cvtepi32_ps(emm0), one);
+  __m256 mask = _mm256_cmp_ps(x, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+  __m256 tmp = _mm256_and_ps(x, mask);
+  x = _mm256_sub_ps(x, one);
+  e = _mm256_sub_ps(e, _mm256_and_ps(one, mask));
+  x = _mm256_add_ps(x, tmp);
+  __m256 z = _mm256_mul_ps(x, x);
+  __m256 y = _mm256_set1_ps(7.0376836292E-2f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(-1.1514610310E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.1676998740E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(-1.2420140846E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.4249322787E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(-1.6668057665E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(2.0000714765E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(-2.4999993993E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(3.3333331174E-1f));
+  y = _mm256_mul_ps(_mm256_mul_ps(y, x), z);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+  x = _mm256_add_ps(x, y);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), x);
+}
+
+inline __m256 sigmoid256(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+// tfjs's softplus: exp(x) below log(eps) + 2, x above its negative, else log(1 + exp(x))
+// (computed as log1p(e) = log(u) * e / (u - 1) with u = 1 + e, exact where u rounds).
+inline __m256 softplus256(__m256 x) {
+  const float threshold = -13.942385152878742f;  // log(2^-23) + 2
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 e = exp256(x);
+  __m256 u = _mm256_add_ps(one, e);
+  __m256 d = _mm256_sub_ps(u, one);
+  __m256 l = _mm256_div_ps(_mm256_mul_ps(log256(u), e), d);
+  l = _mm256_blendv_ps(l, e, _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  l = _mm256_blendv_ps(l, e, _mm256_cmp_ps(x, _mm256_set1_ps(threshold), _CMP_LT_OQ));
+  l = _mm256_blendv_ps(l, x, _mm256_cmp_ps(x, _mm256_set1_ps(-threshold), _CMP_GT_OQ));
+  return l;
+}
+
+inline float sigmoid1(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+inline float softplus1(float x) {
+  const float threshold = -13.942385152878742f;
+  if (x < threshold) return std::exp(x);
+  if (x > -threshold) return x;
+  return std::log1p(std::exp(x));
+}
+
+// ---- epilogue: bias + activation on a row segment --------------------------------------
+
+inline __m256 act256(__m256 x, int act, __m256 alpha) {
+  switch (act) {
+    case kRelu: return _mm256_max_ps(x, _mm256_setzero_ps());
+    case kRelu6: return _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));
+    case kLeakyRelu: return _mm256_blendv_ps(_mm256_mul_ps(x, alpha), x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+    case kSigmoid: return sigmoid256(x);
+    case kElu: return _mm256_blendv_ps(_mm256_sub_ps(exp256(x), _mm256_set1_ps(1.0f)), x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+    default: return x;
+  }
+}
+
+inline float act1(float x, int act, float alpha) {
+  switch (act) {
+    case kRelu: return x < 0 ? 0 : x;
+    case kRelu6: return x < 0 ? 0 : x > 6 ? 6 : x;
+    case kLeakyRelu: return x < 0 ? alpha * x : x;
+    case kSigmoid: return sigmoid1(x);
+    case kElu: return x < 0 ? std::exp(x) - 1 : x;
+    default: return x;
+  }
+}
+
+// row[j] = act(row[j] + bias[j0 + j]) for j < n.
+void epilogue_row(float* row, int64_t n, const float* bias, int64_t biasLen, int64_t j0, int act, float alpha) {
+  if (!bias && act == kLinear) return;
+  const __m256 va = _mm256_set1_ps(alpha);
+  const bool perCol = bias && biasLen > 1;
+  const __m256 b1 = _mm256_set1_ps(bias && !perCol ? bias[0] : 0.0f);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 x = _mm256_loadu_ps(row + j);
+    if (perCol) x = _mm256_add_ps(x, _mm256_loadu_ps(bias + j0 + j));
+    else if (bias) x = _mm256_add_ps(x, b1);
+    _mm256_storeu_ps(row + j, act256(x, act, va));
+  }
+  for (; j < n; j++) {
+    float x = row[j];
+    if (bias) x += perCol ? bias[j0 + j] : bias[0];
+    row[j] = act1(x, act, alpha);
+  }
+}
+
+// ---- packing ------------------------------------------------------------------------------
+
+struct AlignedBuf {
+  float* p = nullptr;
+  size_t cap = 0;
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      cap = n;
+      p = static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64));
+    }
+    return p;
+  }
+};
+thread_local AlignedBuf packA, packB;
+
+// Packs op(A)[i0:i0+mc, p0:p0+kc] into MR-row micro-panels: panel r holds, for each k,
+// MR consecutive values (rows), zero-padded past mc.
+void pack_a(const float* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int64_t mr = std::min<int64_t>(MR, mc - ir);
+    float* o = out + ir * kc;
+    if (!transA) {
+      const float* rows[MR];
+      for (int r = 0; r < MR; r++) rows[r] = A + (i0 + ir + std::min<int64_t>(r, mr - 1)) * lda + p0;
+      if (mr == MR) {
+        // 8 columns at a time: load 6 rows x 8, scatter by k.
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+          __m256 r0 = _mm256_loadu_ps(rows[0] + k), r1 = _mm256_loadu_ps(rows[1] + k), r2 = _mm256_loadu_ps(rows[2] + k);
+          __m256 r3 = _mm256_loadu_ps(rows[3] + k), r4 = _mm256_loadu_ps(rows[4] + k), r5 = _mm256_loadu_ps(rows[5] + k);
+          alignas(32) float t[6][8];
+          _mm256_store_ps(t[0], r0); _mm256_store_ps(t[1], r1); _mm256_store_ps(t[2], r2);
+          _mm256_store_ps(t[3], r3); _mm256_store_ps(t[4], r4); _mm256_store_ps(t[5], r5);
+          for (int c = 0; c < 8; c++) {
+            float* d = o + (k + c) * MR;
+            d[0] = t[0][c]; d[1] = t[1][c]; d[2] = t[2][c]; d[3] = t[3][c]; d[4] = t[4][c]; d[5] = t[5][c];
+          }
+        }
+        for (; k < kc; k++) {
+          float* d = o + k * MR;
+          for (int r = 0; r < MR; r++) d[r] = rows[r][k];
+        }
+      } else {
+        for (int64_t k = 0; k < kc; k++) {
+          float* d = o + k * MR;
+          for (int r = 0; r < MR; r++) d[r] = r < mr ? rows[r][k] : 0.0f;
+        }
+      }
+    } else {
+      // op(A)[i, p] = A[p * lda + i]: MR contiguous values per k.
+      const float* base = A + p0 * lda + i0 + ir;
+      for (int64_t k = 0; k < kc; k++) {
+        const float* s = base + k * lda;
+        float* d = o + k * MR;
+        if (mr == MR) {
+          d[0] = s[0]; d[1] = s[1]; d[2] = s[2]; d[3] = s[3]; d[4] = s[4]; d[5] = s[5];
+        } else {
+          for (int r = 0; r < MR; r++) d[r] = r < mr ? s[r] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// 8x8 transpose of rows s[0..7] (stride ls) into d (stride ld).
+inline void transpose8(const float* s, int64_t ls, float* d, int64_t ld) {
+  __m256 r0 = _mm256_loadu_ps(s + 0 * ls), r1 = _mm256_loadu_ps(s + 1 * ls), r2 = _mm256_loadu_ps(s + 2 * ls), r3 = _mm256_loadu_ps(s + 3 * ls);
+  __m256 r4 = _mm256_loadu_ps(s + 4 * ls), r5 = _mm256_loadu_ps(s + 5 * ls), r6 = _mm256_loadu_ps(s + 6 * ls), r7 = _mm256_loadu_ps(s + 7 * ls);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5), t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE), u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE), u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(d + 0 * ld, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(d + 1 * ld, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(d + 2 * ld, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(d + 3 * ld, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(d + 4 * ld, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(d + 5 * ld, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(d + 6 * ld, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(d + 7 * ld, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// Packs op(B)[p0:p0+kc, j0:j0+nc] into NR-column micro-panels: panel c holds, for each k,
+// NR consecutive values (columns), zero-padded past nc.
+void pack_b(const float* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* out) {
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int64_t nr = std::min<int64_t>(NR, nc - jr);
+    float* o = out + jr * kc;
+    if (!transB) {
+      const float* base = B + p0 * ldb + j0 + jr;
+      if (nr == NR) {
+        for (int64_t k = 0; k < kc; k++) {
+          const float* s = base + k * ldb;
+          _mm256_store_ps(o + k * NR, _mm256_loadu_ps(s));
+          _mm256_store_ps(o + k * NR + 8, _mm256_loadu_ps(s + 8));
+        }
+      } else {
+        for (int64_t k = 0; k < kc; k++) {
+          const float* s = base + k * ldb;
+          float* d = o + k * NR;
+          for (int c = 0; c < NR; c++) d[c] = c < nr ? s[c] : 0.0f;
+        }
+      }
+    } else {
+      // op(B)[p, j] = B[j * ldb + p]: column j of op(B) is row j of B.
+      const float* base = B + (j0 + jr) * ldb + p0;
+      if (nr == NR) {
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+          transpose8(base + k, ldb, o + k * NR, NR);
+          transpose8(base + 8 * ldb + k, ldb, o + k * NR + 8, NR);
+        }
+        for (; k < kc; k++) {
+          float* d = o + k * NR;
+          for (int c = 0; c < NR; c++) d[c] = base[c * ldb + k];
+        }
+      } else {
+        for (int64_t k = 0; k < kc; k++) {
+          float* d = o + k * NR;
+          for (int c = 0; c < NR; c++) d[c] = c < nr ? base[c * ldb + k] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// ---- micro-kernel -------------------------------------------------------------------------
+
+// Lane masks for the first n of 16 columns (n in 0..16): lanes 0-7 and 8-15.
+inline __m256i col_mask(int64_t n, int half) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n) - 8 * half), lane);
+}
+
+// C[0:6, 0:nr] (+)= Ap (kc x 6) * Bp (kc x 16), nr <= 16 (the columns past nr are neither
+// read nor written); accumulate adds to C, else overwrites it.
+inline void kernel_6x16(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C, int64_t ldc, bool accumulate, int64_t nr = NR) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(Ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(Ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(Ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(Ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(Ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(Ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    Ap += MR;
+    Bp += NR;
+  }
+  if (nr == NR) {
+#define AELAB_STORE(r, v0, v1)                                                      \
+  {                                                                                 \
+    float* c = C + (r) * ldc;                                                       \
+    if (accumulate) {                                                               \
+      v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));                                   \
+      v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));                               \
+    }                                                                               \
+    _mm256_storeu_ps(c, v0);                                                        \
+    _mm256_storeu_ps(c + 8, v1);                                                    \
+  }
+    AELAB_STORE(0, c00, c01) AELAB_STORE(1, c10, c11) AELAB_STORE(2, c20, c21)
+    AELAB_STORE(3, c30, c31) AELAB_STORE(4, c40, c41) AELAB_STORE(5, c50, c51)
+#undef AELAB_STORE
+    return;
+  }
+  const __m256i m0 = col_mask(nr, 0), m1 = col_mask(nr, 1);
+#define AELAB_STORE(r, v0, v1)                                                      \
+  {                                                                                 \
+    float* c = C + (r) * ldc;                                                       \
+    if (accumulate) {                                                               \
+      v0 = _mm256_add_ps(v0, _mm256_maskload_ps(c, m0));                            \
+      v1 = _mm256_add_ps(v1, _mm256_maskload_ps(c + 8, m1));                        \
+    }                                                                               \
+    _mm256_maskstore_ps(c, m0, v0);                                                 \
+    _mm256_maskstore_ps(c + 8, m1, v1);                                             \
+  }
+  AELAB_STORE(0, c00, c01) AELAB_STORE(1, c10, c11) AELAB_STORE(2, c20, c21)
+  AELAB_STORE(3, c30, c31) AELAB_STORE(4, c40, c41) AELAB_STORE(5, c50, c51)
+#undef AELAB_STORE
+}
+
+// Operands packed once for a whole call and shared by the chunks: panels of every K block
+// (block q at q * kcMax * padded), in the layout pack_a / pack_b write.
+struct Shared {
+  const float* A = nullptr;  // all M rows (padded to MR), or null: chunks pack their own
+  const float* B = nullptr;  // all N columns (padded to NR), or null
+  int64_t mPad = 0, nPad = 0;
+};
+
+inline int64_t k_block(int64_t K) {
+  // Even K blocks (784 -> 2 x 392, not 384 + 384 + 16).
+  const int64_t blocks = (K + KC - 1) / KC;
+  return (K + blocks - 1) / blocks;
+}
+
+// C[i0:i1, j0:j1] of one batch item: blocked loops around the micro-kernel, packing what
+// `shared` does not hold. With shared.A, i0 must be 0 (or a multiple of MR); with
+// shared.B, j0 a multiple of NR. Ends with the bias + activation epilogue of the region.
+void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_t i0, int64_t i1, int64_t j0, int64_t j1, const Shared& shared) {
+  const int64_t K = g.K;
+  if (i1 <= i0 || j1 <= j0) return;
+  if (K == 0) {
+    for (int64_t i = i0; i < i1; i++) std::memset(C + i * g.ldc + j0, 0, (j1 - j0) * sizeof(float));
+  } else {
+    const int64_t kcMax = k_block(K);
+    const int64_t ncMax = shared.B ? j1 - j0 : std::min<int64_t>(NC, ((j1 - j0 + NR - 1) / NR) * NR);
+    const int64_t mcMax = std::min<int64_t>(MC, ((i1 - i0 + MR - 1) / MR) * MR);
+    float* Bbuf = shared.B ? nullptr : packB.get(kcMax * ncMax);
+    float* Abuf = shared.A ? nullptr : packA.get(kcMax * mcMax);
+    alignas(32) float tmp[MR * NR];
+    for (int64_t jc = j0; jc < j1; jc += ncMax) {
+      const int64_t nc = std::min<int64_t>(ncMax, j1 - jc);
+      for (int64_t pc = 0, q = 0; pc < K; pc += kcMax, q++) {
+        const int64_t kc = std::min<int64_t>(kcMax, K - pc);
+        const bool acc = pc > 0;
+        const float* Bp;
+        if (shared.B) {
+          Bp = shared.B + q * kcMax * shared.nPad + jc * kc;
+        } else {
+          pack_b(B, g.ldb, g.transB, pc, kc, jc, nc, Bbuf);
+          Bp = Bbuf;
+        }
+        for (int64_t ic = i0; ic < i1; ic += mcMax) {
+          const int64_t mc = std::min<int64_t>(mcMax, i1 - ic);
+          const float* Ap;
+          if (shared.A) {
+            Ap = shared.A + q * kcMax * shared.mPad + ic * kc;
+          } else {
+            pack_a(A, g.lda, g.transA, ic, mc, pc, kc, Abuf);
+            Ap = Abuf;
+          }
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int64_t nr = std::min<int64_t>(NR, nc - jr);
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+              const int64_t mr = std::min<int64_t>(MR, mc - ir);
+              float* c = C + (ic + ir) * g.ldc + jc + jr;
+              if (mr == MR) {
+                kernel_6x16(kc, Ap + ir * kc, Bp + jr * kc, c, g.ldc, acc, nr);
+              } else {
+                kernel_6x16(kc, Ap + ir * kc, Bp + jr * kc, tmp, NR, false);
+                for (int64_t r = 0; r < mr; r++)
+                  for (int64_t x = 0; x < nr; x++) c[r * g.ldc + x] = acc ? c[r * g.ldc + x] + tmp[r * NR + x] : tmp[r * NR + x];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (int64_t i = i0; i < i1; i++) epilogue_row(C + i * g.ldc + j0, j1 - j0, g.bias, g.biasLen, j0, g.act, g.alpha);
+}
+
+// One sgemm call cut into chunks: `per` chunks per batch item, each a range of `step`
+// rows (splitN false) or columns (splitN true).
+struct GemmTask {
+  const Gemm* g;
+  Shared shared;
+  bool splitN;
+  int64_t per, step;
+};
+
+void gemm_chunk(void* ctx, int64_t chunk) {
+  const GemmTask& t = *static_cast<GemmTask*>(ctx);
+  const Gemm& g = *t.g;
+  const int64_t b = chunk / t.per, c = chunk % t.per;
+  const float* A = g.A + b * g.strideA;
+  const float* B = g.B + b * g.strideB;
+  float* C = g.C + b * g.strideC;
+  if (t.splitN) gemm_region(g, A, B, C, 0, g.M, c * t.step, std::min(g.N, (c + 1) * t.step), t.shared);
+  else gemm_region(g, A, B, C, c * t.step, std::min(g.M, (c + 1) * t.step), 0, g.N, t.shared);
+}
+
+thread_local AlignedBuf sharedBuf;
+
+// Packing the shared operand, in chunks of a few micro-panels of one K block, so that both
+// threads pack before both compute.
+struct PackTask {
+  const Gemm* g;
+  bool a;            // pack A (all M rows) or B (all N columns)
+  float* out;
+  int64_t kcMax, pad, group, perBlock;  // group: micro-panels per chunk; perBlock: chunks per K block
+};
+
+void pack_chunk(void* ctx, int64_t c) {
+  const PackTask& t = *static_cast<PackTask*>(ctx);
+  const Gemm& g = *t.g;
+  const int64_t q = c / t.perBlock, pc = q * t.kcMax, kc = std::min(t.kcMax, g.K - pc);
+  float* block = t.out + q * t.kcMax * t.pad;
+  if (t.a) {
+    const int64_t i0 = (c % t.perBlock) * t.group * MR, mc = std::min(t.group * MR, g.M - i0);
+    pack_a(g.A, g.lda, g.transA, i0, mc, pc, kc, block + i0 * kc);
+  } else {
+    const int64_t j0 = (c % t.perBlock) * t.group * NR, nc = std::min(t.group * NR, g.N - j0);
+    pack_b(g.B, g.ldb, g.transB, pc, kc, j0, nc, block + j0 * kc);
+  }
+}
+
+void pack_shared(const Gemm& g, bool a, float* out, int64_t kcMax, int64_t kBlocks, int64_t pad) {
+  const int64_t panels = pad / (a ? MR : NR);
+  const int64_t group = std::max<int64_t>(1, 8192 / ((a ? MR : NR) * kcMax));  // about 8K values a chunk
+  PackTask t{&g, a, out, kcMax, pad, group, (panels + group - 1) / group};
+  pool_run(pack_chunk, &t, kBlocks * t.perBlock);
+}
+
+// A product with a small output and a long inner dimension (a convolution's filter
+// gradient: [k*k*c, n] x [n, oc] with n = batch * pixels) cut along K: each chunk adds up
+// its share of K into its own partial output, and the caller sums them.
+struct SplitKTask {
+  const Gemm* g;
+  int64_t step;    // K per chunk
+  float* partial;  // chunks x M x N
+};
+
+void splitk_chunk(void* ctx, int64_t c) {
+  const SplitKTask& t = *static_cast<SplitKTask*>(ctx);
+  const Gemm& g = *t.g;
+  Gemm part = g;
+  const int64_t k0 = c * t.step;
+  part.K = std::min(g.K, k0 + t.step) - k0;
+  part.A = g.transA ? g.A + k0 * g.lda : g.A + k0;
+  part.B = g.transB ? g.B + k0 : g.B + k0 * g.ldb;
+  part.C = t.partial + c * g.M * g.N;
+  part.ldc = g.N;
+  part.bias = nullptr;
+  part.act = kLinear;
+  gemm_region(part, part.A, part.B, part.C, 0, g.M, 0, g.N, Shared{});
+}
+
+// ---- element-wise -------------------------------------------------------------------------
+
+struct UnaryTask {
+  int op;
+  const float* x;
+  float* y;
+  int64_t n;
+};
+
+void unary_range(int op, const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  switch (op) {
+    case kUnarySigmoid:
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, sigmoid256(_mm256_loadu_ps(x + i)));
+      for (; i < n; i++) y[i] = sigmoid1(x[i]);
+      break;
+    case kUnarySoftplus:
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, softplus256(_mm256_loadu_ps(x + i)));
+      for (; i < n; i++) y[i] = softplus1(x[i]);
+      break;
+    case kUnaryRelu:
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_max_ps(_mm256_loadu_ps(x + i), _mm256_setzero_ps()));
+      for (; i < n; i++) y[i] = x[i] < 0 ? 0 : x[i];
+      break;
+    case kUnaryExp:
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp256(_mm256_loadu_ps(x + i)));
+      for (; i < n; i++) y[i] = std::exp(x[i]);
+      break;
+  }
+}
+
+// Element-wise work goes in chunks of this many values (a multiple of 16: 64 bytes, so
+// threads never share a cache line).
+constexpr int64_t kChunk = 16384;
+
+void unary_chunk(void* ctx, int64_t c) {
+  const UnaryTask& t = *static_cast<UnaryTask*>(ctx);
+  const int64_t i0 = c * kChunk, i1 = std::min(t.n, i0 + kChunk);
+  unary_range(t.op, t.x + i0, t.y + i0, i1 - i0);
+}
+
+struct SumTask {
+  const float* x;
+  float* y;
+  int64_t outer, reduce, inner, blocks;  // blocks: chunks of 64 columns per outer index
+  float scale;
+};
+
+// Sums of contiguous runs (inner == 1): 4 x 8 lanes, then the lanes.
+float sum_run(const float* x, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + i + 24));
+  }
+  for (; i + 8 <= n; i += 8) a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  float s = 0;
+  for (; i < n; i++) s += x[i];
+  return s + ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+void sum_chunk(void* ctx, int64_t c) {
+  const SumTask& t = *static_cast<SumTask*>(ctx);
+  if (t.inner == 1) {
+    // chunk c: outputs [c * 64, c * 64 + 64)
+    for (int64_t o = c * 64; o < std::min(t.outer, c * 64 + 64); o++) {
+      const float s = sum_run(t.x + o * t.reduce, t.reduce);
+      t.y[o] = t.scale == 1.0f ? s : s * t.scale;
+    }
+    return;
+  }
+  const int64_t o = c / t.blocks, i0 = (c % t.blocks) * 64, w = std::min<int64_t>(64, t.inner - i0);
+  const float* x = t.x + o * t.reduce * t.inner + i0;
+  float* y = t.y + o * t.inner + i0;
+  if (w == 64) {
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    for (int64_t r = 0; r < t.reduce; r++) {
+      const float* row = x + r * t.inner;
+      for (int k = 0; k < 8; k++) a[k] = _mm256_add_ps(a[k], _mm256_loadu_ps(row + 8 * k));
+    }
+    const __m256 sc = _mm256_set1_ps(t.scale);
+    for (int k = 0; k < 8; k++) _mm256_storeu_ps(y + 8 * k, t.scale == 1.0f ? a[k] : _mm256_mul_ps(a[k], sc));
+  } else {
+    float acc[64] = {0};
+    for (int64_t r = 0; r < t.reduce; r++)
+      for (int64_t k = 0; k < w; k++) acc[k] += x[r * t.inner + k];
+    for (int64_t k = 0; k < w; k++) y[k] = t.scale == 1.0f ? acc[k] : acc[k] * t.scale;
+  }
+}
+
+struct BceTask {
+  const float *l, *t, *dy;
+  float* out;
+  int64_t n;
+};
+
+void bce_chunk(void* ctx, int64_t c) {
+  const BceTask& k = *static_cast<BceTask*>(ctx);
+  const int64_t i0 = c * kChunk, i1 = std::min(k.n, i0 + kChunk);
+  const __m256 zero = _mm256_setzero_ps(), signbit = _mm256_set1_ps(-0.0f);
+  int64_t i = i0;
+  if (!k.dy) {
+    for (; i + 8 <= i1; i += 8) {
+      const __m256 l = _mm256_loadu_ps(k.l + i), t = _mm256_loadu_ps(k.t + i);
+      const __m256 negAbs = _mm256_or_ps(l, signbit);
+      const __m256 v = _mm256_add_ps(_mm256_sub_ps(_mm256_max_ps(l, zero), _mm256_mul_ps(l, t)), softplus256(negAbs));
+      _mm256_storeu_ps(k.out + i, v);
+    }
+    for (; i < i1; i++) {
+      const float l = k.l[i];
+      k.out[i] = (l > 0 ? l : 0) - l * k.t[i] + softplus1(-std::fabs(l));
+    }
+  } else {
+    for (; i + 8 <= i1; i += 8) {
+      const __m256 l = _mm256_loadu_ps(k.l + i), t = _mm256_loadu_ps(k.t + i);
+      _mm256_storeu_ps(k.out + i, _mm256_mul_ps(_mm256_loadu_ps(k.dy + i), _mm256_sub_ps(sigmoid256(l), t)));
+    }
+    for (; i < i1; i++) k.out[i] = k.dy[i] * (sigmoid1(k.l[i]) - k.t[i]);
+  }
+}
+
+void adam_chunk(void* ctx, int64_t c) {
+  const AdamArgs& a = *static_cast<AdamArgs*>(ctx);
+  const int64_t i0 = c * kChunk, i1 = std::min(a.n, i0 + kChunk);
+  const __m256 b1 = _mm256_set1_ps(a.b1), b2 = _mm256_set1_ps(a.b2), omb1 = _mm256_set1_ps(a.omb1), omb2 = _mm256_set1_ps(a.omb2);
+  const __m256 oma1 = _mm256_set1_ps(a.oma1), oma2 = _mm256_set1_ps(a.oma2), eps = _mm256_set1_ps(a.eps), nlr = _mm256_set1_ps(-a.lr);
+  int64_t i = i0;
+  // Every operation rounds as tfjs's separate kernels do (this file is built with
+  // -ffp-contract=off: no fused multiply-add outside the explicit ones of the sgemm), so the
+  // update is bit for bit tf.train.adam's on the wasm backend.
+  for (; i + 8 <= i1; i += 8) {
+    const __m256 g = _mm256_loadu_ps(a.g + i);
+    const __m256 m = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(a.m + i), b1), _mm256_mul_ps(g, omb1));
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(a.v + i), b2), _mm256_mul_ps(_mm256_mul_ps(g, g), omb2));
+    const __m256 mh = _mm256_div_ps(m, oma1), vh = _mm256_div_ps(v, oma2);
+    const __m256 step = _mm256_mul_ps(_mm256_div_ps(mh, _mm256_add_ps(_mm256_sqrt_ps(vh), eps)), nlr);
+    const __m256 p = _mm256_add_ps(step, _mm256_loadu_ps(a.p + i));
+    _mm256_storeu_ps(a.mOut + i, m);
+    _mm256_storeu_ps(a.vOut + i, v);
+    _mm256_storeu_ps(a.pOut + i, p);
+  }
+  for (; i < i1; i++) {
+    const float g = a.g[i];
+    const float m = a.m[i] * a.b1 + g * a.omb1, v = a.v[i] * a.b2 + g * g * a.omb2;
+    const float mh = m / a.oma1, vh = v / a.oma2;
+    a.mOut[i] = m;
+    a.vOut[i] = v;
+    a.pOut[i] = (mh / (std::sqrt(vh) + a.eps)) * -a.lr + a.p[i];
+  }
+}
+
+}  // namespace
+
+void sgemm(const Gemm& g) {
+  if (g.batch <= 0 || g.M <= 0 || g.N <= 0) return;
+  const int nt = pool_threads();
+  if (g.batch == 1 && nt > 1 && g.M * g.N <= 64 * 64 && g.K >= 2048) {
+    const int64_t chunks = std::min<int64_t>(4 * nt, g.K / 512);
+    SplitKTask t{&g, (g.K + chunks - 1) / chunks, nullptr};
+    const int64_t used = (g.K + t.step - 1) / t.step;
+    t.partial = sharedBuf.get(used * g.M * g.N);
+    pool_run(splitk_chunk, &t, used);
+    for (int64_t i = 0; i < g.M; i++) {
+      float* c = g.C + i * g.ldc;
+      for (int64_t j = 0; j < g.N; j++) {
+        float s = 0;
+        for (int64_t p = 0; p < used; p++) s += t.partial[(p * g.M + i) * g.N + j];
+        c[j] = s;
+      }
+      epilogue_row(c, g.N, g.bias, g.biasLen, 0, g.act, g.alpha);
+    }
+    return;
+  }
+  const double flops = 2.0 * g.M * g.N * (g.K > 0 ? g.K : 1);
+  GemmTask t{&g, {}, true, 1, g.N};
+  const int64_t tilesN = (g.N + NR - 1) / NR, tilesM = (g.M + MR - 1) / MR;
+  // Enough chunks per thread for the claims to even out uneven progress (a chunk of one
+  // 16-column tile of a 128 x 784 x 400 product is about 20 microseconds of work).
+  const int64_t want = nt <= 1 || flops * g.batch < 1e6 ? 1 : std::max<int64_t>(1, (16 * nt + g.batch - 1) / g.batch);
+  if (want == 1 || flops < 1e6) {
+    t.step = g.N;  // whole items
+  } else {
+    const int64_t kcMax = g.K > 0 ? k_block(g.K) : 0;
+    const int64_t kBlocks = g.K > 0 ? (g.K + kcMax - 1) / kcMax : 0;
+    // With one item, the operand every chunk needs is packed once, here, and shared: A when
+    // the chunks are column ranges, B when they are row ranges (up to 16 MB packed).
+    const int64_t limit = int64_t(1) << 22;
+    const bool one = g.batch == 1 && g.K > 0;
+    const bool shareA = one && tilesM * MR * kBlocks * kcMax <= limit;
+    const bool shareB = one && tilesN * NR * kBlocks * kcMax <= limit;
+    if (shareA && tilesN >= want) t.splitN = true;
+    else if (shareB && tilesM >= want) t.splitN = false;
+    else t.splitN = tilesN >= tilesM;
+    const int64_t tiles = t.splitN ? tilesN : tilesM, unit = t.splitN ? NR : MR;
+    const int64_t perChunk = (tiles + want - 1) / want;
+    t.step = perChunk * unit;
+    t.per = (tiles + perChunk - 1) / perChunk;
+    if (t.splitN && shareA) {
+      t.shared.mPad = tilesM * MR;
+      float* buf = sharedBuf.get(t.shared.mPad * kBlocks * kcMax);
+      pack_shared(g, true, buf, kcMax, kBlocks, t.shared.mPad);
+      t.shared.A = buf;
+    } else if (!t.splitN && shareB) {
+      t.shared.nPad = tilesN * NR;
+      float* buf = sharedBuf.get(t.shared.nPad * kBlocks * kcMax);
+      pack_shared(g, false, buf, kcMax, kBlocks, t.shared.nPad);
+      t.shared.B = buf;
+    }
+  }
+  pool_run(gemm_chunk, &t, g.batch * t.per);
+}
+
+void unary(int op, const float* x, float* y, int64_t n) {
+  UnaryTask t{op, x, y, n};
+  pool_run(unary_chunk, &t, (n + kChunk - 1) / kChunk);
+}
+
+void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner, float scale) {
+  if (outer <= 0 || inner <= 0) return;
+  if (reduce == 0) {
+    // tfjs: a sum over nothing is 0, a mean over nothing 0 / 0.
+    for (int64_t i = 0; i < outer * inner; i++) y[i] = 0.0f * scale;
+    return;
+  }
+  SumTask t{x, y, outer, reduce, inner, (inner + 63) / 64, scale};
+  const int64_t chunks = inner == 1 ? (outer + 63) / 64 : outer * t.blocks;
+  if (outer * reduce * inner < (int64_t(1) << 18)) {
+    for (int64_t c = 0; c < chunks; c++) sum_chunk(&t, c);
+  } else {
+    pool_run(sum_chunk, &t, chunks);
+  }
+}
+
+void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* srcStrides,
+                const int64_t* dstStrides, int64_t fillCount, uint32_t fillBits) {
+  if (fillCount > 0) {
+    if (fillBits == 0) std::memset(dst, 0, fillCount * 4);
+    else std::fill(dst, dst + fillCount, fillBits);
+  }
+  if (rank < 0) return;  // fill only
+  for (int k = 0; k < rank; k++)
+    if (dims[k] == 0) return;
+  if (rank == 0) {
+    dst[0] = src[0];
+    return;
+  }
+  // Innermost run: contiguous in both (memcpy) or strided.
+  const int64_t run = dims[rank - 1], ss = srcStrides[rank - 1], ds = dstStrides[rank - 1];
+  int64_t idx[8] = {0};
+  const uint32_t* s = src;
+  uint32_t* d = dst;
+  for (;;) {
+    if (ss == 1 && ds == 1) std::memcpy(d, s, run * 4);
+    else for (int64_t i = 0; i < run; i++) d[i * ds] = s[i * ss];
+    int k = rank - 2;
+    for (; k >= 0; k--) {
+      s += srcStrides[k];
+      d += dstStrides[k];
+      if (++idx[k] < dims[k]) break;
+      s -= srcStrides[k] * dims[k];
+      d -= dstStrides[k] * dims[k];
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+void bce_logits(const float* l, const float* t, const float* dy, float* out, int64_t n) {
+  BceTask k{l, t, dy, out, n};
+  pool_run(bce_chunk, &k, (n + kChunk - 1) / kChunk);
+}
+
+void adam(const AdamArgs& a) {
+  pool_run(adam_chunk, const_cast<AdamArgs*>(&a), (a.n + kChunk - 1) / kChunk);
+}
+
+}  // namespace aelab

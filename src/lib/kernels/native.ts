@@ -1,0 +1,665 @@
+/**
+ * aelab's native kernels for the `wasm` backend: an addon of our own (`native/`, built from
+ * source at install time by node-gyp into `build/Release/aelab_native.node`) with AVX2/FMA
+ * kernels that work in place on the wasm backend's heap and use every core through a small
+ * persistent thread pool, the JS thread waiting synchronously.
+ *
+ * Why: tfjs-backend-wasm runs on one thread in Node (its threaded build cannot start there)
+ * and its XNNPACK matrix product reaches about a third of one core's AVX2/FMA peak, so a
+ * training step of a dense autoencoder was several times slower than PyTorch on the same CPU.
+ * Registered for `wasm` (each measured hot in a profile of a training step of the seeds' AE):
+ *   - `BatchMatMul`, `_FusedMatMul`: a packed, blocked sgemm (6x16 AVX2/FMA register tile,
+ *     ~90 GFLOP/s a core) with every transpose combination, batch (same or broadcast), and
+ *     the bias + linear/relu/relu6/leakyrelu/sigmoid/elu epilogue fused;
+ *   - `Sigmoid`, `Softplus`: vectorised exp/log;
+ *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
+ *     gradient, a column sum, paid for a transpose);
+ *   - `Slice`, `PadV2`: one strided copy (the stock ones loop in JS per innermost row, one
+ *     pixel for the one-channel images that conv models pad and crop);
+ *   - `Identity`, same-dtype `Cast`: no copy (see `shareKernel`);
+ * and two fused operations for callers to opt into: `NativeAdam`, a per-variable Adam update
+ * (tfjs's Adam runs about a dozen kernels per variable per step), and `bceWithLogits`, the
+ * BCE loss from logits and its gradient as one kernel each (about 20 tfjs kernels).
+ * Tensors stay wasm tensors: inputs are read where the backend keeps them
+ * (`backend.dataIdMap.get(dataId).memoryOffset` into `backend.wasm.HEAPU8.buffer`) and outputs
+ * are allocated by the backend (`backend.makeOutput`) before the addon fills them.
+ *
+ * The addon is optional. When it was not built (no compiler at install time), fails to load,
+ * was built from other sources (ABI mismatch), runs on a CPU without AVX2/FMA, or
+ * `AELAB_NATIVE=0` is set, nothing is registered and the plain wasm kernels run;
+ * `nativeKernelsStatus()` says which and why. Inside a registered kernel, cases the addon
+ * does not cover (non-float32 data, prelu activation, general broadcast batch shapes or bias
+ * shapes) go to the kernel that was registered before.
+ * `AELAB_NATIVE_THREADS=n` sets the number of threads (default: `os.availableParallelism()`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+type KernelArgs = { inputs: Record<string, tf.TensorInfo | undefined>; backend: tf.KernelBackend; attrs: Record<string, unknown> };
+type KernelFn = (args: KernelArgs) => tf.TensorInfo;
+
+/** The addon's functions (native/aelab_native.cc); offsets are byte offsets into `heap`. */
+interface Addon {
+  sgemm(
+    heap: ArrayBuffer, batch: number, m: number, n: number, k: number,
+    aOff: number, strideA: number, lda: number, transA: number,
+    bOff: number, strideB: number, ldb: number, transB: number,
+    cOff: number, strideC: number, ldc: number,
+    biasOff: number, biasLen: number, activation: number, alpha: number,
+  ): void;
+  unary(heap: ArrayBuffer, op: number, xOff: number, yOff: number, n: number): void;
+  bceLogits(heap: ArrayBuffer, lOff: number, tOff: number, dyOff: number, outOff: number, n: number): void;
+  copyBlock(
+    heap: ArrayBuffer, srcOff: number, srcSize: number, srcStart: number, dstOff: number, dstSize: number, dstStart: number,
+    dims: number[], srcStrides: number[], dstStrides: number[], fillCount: number, fillValue: number,
+  ): void;
+  reduceSum(heap: ArrayBuffer, xOff: number, yOff: number, outer: number, reduce: number, inner: number, scale: number): void;
+  adam(
+    heap: ArrayBuffer, pOff: number, mOff: number, vOff: number, gOff: number,
+    pOutOff: number, mOutOff: number, vOutOff: number, n: number,
+    b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, lr: number,
+  ): void;
+  setThreads(n: number): void;
+  info(): { avx2: boolean; threads: number; abi: number };
+}
+
+/** The wasm backend's internals the kernels use (tfjs-backend-wasm's `BackendWasm`). */
+interface WasmBackend extends tf.KernelBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  refCount(dataId: object): number;
+  incRef(dataId: object): void;
+}
+
+/** Protocol version between this file and the addon; a stale build with another one is not used. */
+const ABI = 6;
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+/** Where node-gyp puts the addon (relative to the package root). */
+export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
+
+/** Whether aelab's native kernels are in use, and why not when they are not. */
+export interface NativeKernelsStatus {
+  /** The addon loaded and its kernels are registered for `wasm` (or will be, by `registerNativeKernels`). */
+  available: boolean;
+  /** Registered right now. */
+  registered: boolean;
+  /** Why not available (empty when available). */
+  reason: string;
+  /** Threads the kernels use, the calling thread included. */
+  threads: number;
+  /** Names of the tfjs kernels replaced for `wasm` (besides aelab's own `AelabBceWithLogits`). */
+  kernels: string[];
+  /** The addon file looked for. */
+  path: string;
+}
+
+let addon: Addon | null | undefined;
+let loadReason = '';
+/** Threads in use, and the default (AELAB_NATIVE_THREADS or the machine's). */
+let threads = 0;
+let defaultThreads = 0;
+
+/** Loads the addon once; null (with `loadReason`) when it cannot be used here. */
+function loadAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  const env = process.env.AELAB_NATIVE?.trim().toLowerCase();
+  if (env === '0' || env === 'false' || env === 'off') {
+    loadReason = 'disabled by AELAB_NATIVE=0';
+    return null;
+  }
+  if (process.arch !== 'x64') {
+    loadReason = `the native kernels are x86-64 only (this is ${process.arch})`;
+    return null;
+  }
+  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    loadReason = 'not built (build/Release/aelab_native.node is missing; `node native/build.js` builds it, with g++ and make)';
+    return null;
+  }
+  let loaded: Addon;
+  let info: ReturnType<Addon['info']>;
+  try {
+    loaded = require(NATIVE_ADDON_PATH) as Addon;
+    info = loaded.info();
+  } catch (err) {
+    loadReason = `failed to load (${(err as Error).message.split('\n')[0]})`;
+    return null;
+  }
+  if (info.abi !== ABI) {
+    loadReason = `built from other sources (ABI ${info.abi}, expected ${ABI}); rebuild with \`node native/build.js\``;
+    return null;
+  }
+  if (!info.avx2) {
+    loadReason = 'this CPU lacks AVX2/FMA';
+    return null;
+  }
+  const wanted = Number(process.env.AELAB_NATIVE_THREADS ?? '');
+  defaultThreads = threads = Number.isInteger(wanted) && wanted > 0 ? Math.min(wanted, 64) : Math.max(1, os.availableParallelism());
+  loaded.setThreads(threads);
+  addon = loaded;
+  return addon;
+}
+
+/** Calls to each native kernel, and to the kernel it falls back to for cases it does not cover. */
+const calls = new Map<string, { native: number; fallback: number }>();
+
+function count(name: string, native: boolean): void {
+  let c = calls.get(name);
+  if (!c) calls.set(name, (c = { native: 0, fallback: 0 }));
+  if (native) c.native++;
+  else c.fallback++;
+}
+
+/**
+ * How often each registered kernel ran natively and how often it fell back to the previous
+ * wasm kernel since the process started, plus `Adam`: `NativeAdam` steps done natively and
+ * by tfjs's ops (tests use it to assert which path ran).
+ */
+export function nativeKernelCalls(): Record<string, { native: number; fallback: number }> {
+  return Object.fromEntries([...calls].map(([k, v]) => [k, { ...v }]));
+}
+
+// ---- kernels -------------------------------------------------------------------------------
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+const UNARY: Record<string, number> = { Sigmoid: 0, Softplus: 1 };
+
+function offsetOf(backend: WasmBackend, t: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data || typeof data.memoryOffset !== 'number') throw new Error('aelab native kernels: tensor is not on the wasm heap');
+  return data.memoryOffset;
+}
+
+const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** Shapes of one matrix product, or null when the addon does not cover it. */
+function planMatMul(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean) {
+  const ra = a.shape.length, rb = b.shape.length;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || ra < 2 || rb < 2) return null;
+  const m = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb) return null; // the previous kernel throws tfjs's own message
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = prod(outerA), batchB = prod(outerB);
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return null;
+  }
+  const batch = prod(outer);
+  // One operand repeated, or both with the same batch: anything else needs index maps.
+  if (!(batchA === batch || batchA === 1) || !(batchB === batch || batchB === 1)) return null;
+  return { batch, m, n, k, batchA, batchB, outShape: [...outer, m, n] };
+}
+
+function matMul(
+  backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean,
+  plan: NonNullable<ReturnType<typeof planMatMul>>, bias: tf.TensorInfo | undefined, activation: number, alpha: number,
+): tf.TensorInfo {
+  const { batch, m, n, k, batchA, batchB } = plan;
+  const out = backend.makeOutput(plan.outShape, 'float32');
+  if (batch * m * n === 0) return out;
+  const lib = addon as Addon;
+  lib.sgemm(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer, batch, m, n, k,
+    offsetOf(backend, a), batchA === 1 ? 0 : m * k, transA ? m : k, transA ? 1 : 0,
+    offsetOf(backend, b), batchB === 1 ? 0 : k * n, transB ? k : n, transB ? 1 : 0,
+    offsetOf(backend, out), m * n, n,
+    bias ? offsetOf(backend, bias) : -1, bias ? prod(bias.shape) : 0, activation, alpha,
+  );
+  return out;
+}
+
+function batchMatMulKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const plan = planMatMul(a, b, !!transposeA, !!transposeB);
+    if (!plan) {
+      count('BatchMatMul', false);
+      return previous(args);
+    }
+    count('BatchMatMul', true);
+    return matMul(args.backend as WasmBackend, a, b, !!transposeA, !!transposeB, plan, undefined, 0, 0);
+  };
+}
+
+function fusedMatMulKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as {
+      transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number;
+    };
+    const act = ACTIVATIONS[activation ?? 'linear'];
+    const plan = planMatMul(a!, b!, !!transposeA, !!transposeB);
+    const biasOk = !bias || (bias.dtype === 'float32' && (prod(bias.shape) === 1 || (plan !== null && bias.shape.at(-1) === plan.n && prod(bias.shape) === plan.n)));
+    if (!plan || act === undefined || preluActivationWeights || !biasOk) {
+      count('_FusedMatMul', false);
+      return previous(args);
+    }
+    count('_FusedMatMul', true);
+    return matMul(args.backend as WasmBackend, a!, b!, !!transposeA, !!transposeB, plan, bias, act, leakyreluAlpha ?? 0.2);
+  };
+}
+
+function unaryKernel(name: string, previous: KernelFn): KernelFn {
+  const op = UNARY[name];
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const size = prod(x.shape);
+    if (size > 0) (addon as Addon).unary(backend.wasm.HEAPU8.buffer as ArrayBuffer, op, offsetOf(backend, x), offsetOf(backend, out), size);
+    return out;
+  };
+}
+
+/** `Sum` or `Mean` (the sum times 1 / count) over consecutive axes of a float32 tensor. */
+function reduceKernel(name: 'Sum' | 'Mean', previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    // A sum over consecutive axes is a sum over the middle axis of [outer, reduce, inner].
+    const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+    if (x.dtype !== 'float32' || !contiguous || (axes.length === 0 && rank > 0)) {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const first = axes.length ? axes[0] : 0, last = axes.length ? axes[axes.length - 1] : -1;
+    const outer = prod(x.shape.slice(0, first)), reduce = prod(x.shape.slice(first, last + 1)), inner = prod(x.shape.slice(last + 1));
+    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const out = backend.makeOutput(outShape, 'float32');
+    const scale = name === 'Mean' ? 1 / reduce : 1;
+    if (outer * inner > 0) (addon as Addon).reduceSum(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), outer, reduce, inner, scale);
+    return out;
+  };
+}
+
+/** Strides in elements of a row-major shape. */
+const stridesOf = (shape: number[]) => {
+  const s = new Array<number>(shape.length);
+  for (let k = shape.length - 1, acc = 1; k >= 0; k--) {
+    s[k] = acc;
+    acc *= shape[k];
+  }
+  return s;
+};
+
+/**
+ * Copies a block of 4-byte values (`dims` from element `srcStart` of `src` with strides `ss`
+ * to element `dstStart` of `dst` with strides `ds`; with `fill`, every element of `dst` is
+ * set to it first), merging dimensions that are contiguous on both sides so the
+ * addon copies long runs.
+ */
+function copyBlock(backend: WasmBackend, src: tf.TensorInfo, srcStart: number, dst: tf.TensorInfo, dstStart: number, dims: number[], ss: number[], ds: number[], fill?: number) {
+  const d: number[] = [], s: number[] = [], t: number[] = [];
+  for (let k = 0; k < dims.length; k++) {
+    if (dims[k] === 1) continue;
+    const last = d.length - 1;
+    if (last >= 0 && s[last] === dims[k] * ss[k] && t[last] === dims[k] * ds[k]) {
+      d[last] *= dims[k];
+      s[last] = ss[k];
+      t[last] = ds[k];
+    } else {
+      d.push(dims[k]);
+      s.push(ss[k]);
+      t.push(ds[k]);
+    }
+  }
+  const dstSize = prod(dst.shape);
+  (addon as Addon).copyBlock(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, src), prod(src.shape), srcStart, offsetOf(backend, dst), dstSize, dstStart,
+    d, s, t, fill === undefined ? 0 : dstSize, fill ?? 0,
+  );
+}
+
+/**
+ * `Slice` of float32/int32 tensors as one strided copy. The stock kernel copies the whole
+ * input out of the heap and then each innermost row with its own `subarray`, which for the
+ * one-channel images a cropping layer slices is one JS call per pixel.
+ */
+function sliceKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
+    if (x.dtype !== 'float32' && x.dtype !== 'int32') {
+      count('Slice', false);
+      return previous(args);
+    }
+    count('Slice', true);
+    const [b, sz] = tf.slice_util.parseSliceParams(x, begin, size);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(sz, x.dtype);
+    if (prod(sz) === 0) return out;
+    const xs = stridesOf(x.shape);
+    copyBlock(backend, x, b.reduce((acc, v, k) => acc + v * xs[k], 0), out, 0, sz, xs, stridesOf(sz));
+    return out;
+  };
+}
+
+/** `PadV2` of a float32 tensor: fill, then one strided copy of the input into the interior. */
+function padKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { paddings, constantValue } = args.attrs as { paddings: [number, number][]; constantValue: number };
+    if (x.dtype !== 'float32' || prod(x.shape) === 0) {
+      count('PadV2', false);
+      return previous(args);
+    }
+    count('PadV2', true);
+    const backend = args.backend as WasmBackend;
+    const outShape = x.shape.map((d, k) => paddings[k][0] + d + paddings[k][1]);
+    const out = backend.makeOutput(outShape, 'float32');
+    const os = stridesOf(outShape);
+    copyBlock(backend, x, 0, out, paddings.reduce((acc, p, k) => acc + p[0] * os[k], 0), x.shape, stridesOf(x.shape), os, constantValue ?? 0);
+    return out;
+  };
+}
+
+/**
+ * `Identity` (and a `Cast` to the same dtype) without a copy, as the cpu and webgl backends
+ * do: the output shares the input's data. The wasm backend copies, and tfjs clones every
+ * tensor it saves for the backward pass, so a training step of the seeds' AE copied about
+ * 25 activations and weights. Tensors are immutable and `Variable.assign` swaps data rather
+ * than writing into it, so sharing is safe; `NativeAdam`, the one in-place writer, checks
+ * that nothing shares a variable's data first.
+ */
+function shareKernel(name: string, previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const dtype = (args.attrs as { dtype?: string } | undefined)?.dtype ?? x.dtype;
+    if (x.dtype === 'string' || dtype !== x.dtype) {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    (args.backend as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+  };
+}
+
+const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
+  BatchMatMul: batchMatMulKernel,
+  _FusedMatMul: fusedMatMulKernel,
+  Sigmoid: (p) => unaryKernel('Sigmoid', p),
+  Softplus: (p) => unaryKernel('Softplus', p),
+  Sum: (p) => reduceKernel('Sum', p),
+  Mean: (p) => reduceKernel('Mean', p),
+  Slice: sliceKernel,
+  PadV2: padKernel,
+  Identity: (p) => shareKernel('Identity', p),
+  Cast: (p) => shareKernel('Cast', p),
+};
+
+// ---- binary cross-entropy from logits (a kernel of aelab's own) ----------------------------
+
+const BCE = 'AelabBceWithLogits';
+const BCE_GRAD = 'AelabBceWithLogitsGrad';
+
+function bceKernel(gradient: boolean): KernelFn {
+  return (args) => {
+    const { logits, target, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(logits.shape, 'float32');
+    const n = prod(logits.shape);
+    if (n > 0) {
+      (addon as Addon).bceLogits(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, logits), offsetOf(backend, target),
+        gradient ? offsetOf(backend, dy) : -1, offsetOf(backend, out), n,
+      );
+    }
+    return out;
+  };
+}
+
+let bceGradientRegistered = false;
+
+/**
+ * Element-wise binary cross-entropy of `target` against `sigmoid(logits)`, computed from the
+ * logits: `max(l, 0) - l*t + softplus(-|l|)`, the formula of `elementwiseLoss('bce')` in
+ * train/losses.ts (and PyTorch's BCEWithLogits). With the native kernels registered it is
+ * one native kernel forward and one backward (`dy * (sigmoid(l) - t)`) instead of about 20
+ * tfjs kernels over the whole batch, which cost as much as a hidden layer at the seeds' sizes;
+ * otherwise, or for inputs it does not take (not float32, different shapes), it is that
+ * formula in tfjs ops. The gradients agree except at l = 0 exactly, where the tfjs formula's
+ * relu and abs take one-sided derivatives (0.5 - t here, -t there).
+ * @param logits `[...]` float32
+ * @param target the same shape, float32 (in [0, 1])
+ */
+export function bceWithLogits(logits: tf.Tensor, target: tf.Tensor): tf.Tensor {
+  const native = replaced.size > 0 && tf.getBackend() === 'wasm' && logits.dtype === 'float32' && target.dtype === 'float32' && tf.util.arraysEqual(logits.shape, target.shape);
+  count('BceWithLogits', native);
+  if (native) return tf.engine().runKernel(BCE, { logits, target }) as tf.Tensor;
+  return tf.tidy(() => tf.relu(logits).sub(logits.mul(target)).add(tf.softplus(tf.neg(tf.abs(logits)))));
+}
+
+function registerBce(): void {
+  tf.registerKernel({ kernelName: BCE, backendName: 'wasm', kernelFunc: bceKernel(false) as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: BCE_GRAD, backendName: 'wasm', kernelFunc: bceKernel(true) as unknown as tf.KernelFunc });
+  if (bceGradientRegistered) return;
+  bceGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: BCE,
+    inputsToSave: ['logits', 'target'],
+    gradFunc: (dy, saved) => {
+      const [logits, target] = saved;
+      return {
+        logits: () => tf.engine().runKernel(BCE_GRAD, { logits, target, dy: dy as tf.Tensor }) as tf.Tensor,
+        target: () => tf.mul(dy as tf.Tensor, tf.neg(logits)),
+      };
+    },
+  });
+}
+
+/** What `registerNativeKernels` replaced, to put back. */
+const replaced = new Map<string, tf.KernelConfig>();
+
+/**
+ * Registers the native kernels for the `wasm` backend on top of what is registered now
+ * (call it after aelab's other wasm kernels: cases the addon does not cover go to those).
+ * Idempotent. When the addon cannot be used, registers nothing and says why.
+ */
+export function registerNativeKernels(): NativeKernelsStatus {
+  if (replaced.size === 0 && loadAddon()) {
+    for (const [name, make] of Object.entries(KERNELS)) {
+      const previous = tf.getKernel(name, 'wasm');
+      if (!previous) continue;
+      replaced.set(name, previous);
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({
+        kernelName: name,
+        backendName: 'wasm',
+        kernelFunc: make(previous.kernelFunc as unknown as KernelFn) as unknown as tf.KernelFunc,
+        // The previous kernel's setup (cwrap of its wasm function) must still run if the
+        // backend is initialised again, since the native kernel may fall back to it.
+        ...(previous.setupFunc ? { setupFunc: previous.setupFunc } : {}),
+        ...(previous.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
+      });
+    }
+    if (replaced.size > 0) registerBce();
+  }
+  return nativeKernelsStatus();
+}
+
+/** Puts back the kernels `registerNativeKernels` replaced (side-by-side benchmarks, tests). */
+export function unregisterNativeKernels(): void {
+  if (replaced.size > 0) {
+    tf.unregisterKernel(BCE, 'wasm');
+    tf.unregisterKernel(BCE_GRAD, 'wasm');
+  }
+  for (const [name, config] of replaced) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+  replaced.clear();
+}
+
+/** Whether the native kernels can be used here, whether they are registered, and why not. */
+export function nativeKernelsStatus(): NativeKernelsStatus {
+  const lib = loadAddon();
+  return {
+    available: lib !== null,
+    registered: replaced.size > 0,
+    reason: lib ? '' : loadReason,
+    threads: lib ? threads : 0,
+    kernels: [...replaced.keys()],
+    path: NATIVE_ADDON_PATH,
+  };
+}
+
+/**
+ * Sets how many threads the native kernels use, the calling one included (1: the JS thread
+ * alone; 0: the default, `AELAB_NATIVE_THREADS` or the machine's). For benchmarks. No-op
+ * without the addon.
+ */
+export function setNativeThreads(n: number): void {
+  const lib = loadAddon();
+  if (!lib || !Number.isInteger(n) || n < 0) return;
+  threads = n === 0 ? defaultThreads : Math.min(n, 64);
+  lib.setThreads(threads);
+}
+
+/** True when the native kernels are registered and `wasm` is the active backend. */
+function nativeActive(): boolean {
+  return replaced.size > 0 && tf.getBackend() === 'wasm';
+}
+
+// ---- Adam -----------------------------------------------------------------------------------
+
+interface AdamState {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/**
+ * `tf.train.adam` with each variable's update done by one native kernel instead of about a
+ * dozen tfjs kernels (which cost more than the layer's forward pass at the seeds' sizes).
+ * Same update rule, rounding included: the native update does tfjs's float32 operations in
+ * tfjs's order, so it gives tfjs's Adam's values bit for bit on `wasm`. Same state, names
+ * and serialisation (`Adam`); `getWeights`/`setWeights` as tfjs's. On any other backend,
+ * or when the native kernels are not registered, it is exactly tfjs's `AdamOptimizer`.
+ *
+ * Variables, moments and accumulated betas are updated in place on the wasm heap when
+ * nothing else holds their data (a `tf.clone` of a weight does: then the new value goes to
+ * new memory, as tfjs's `assign` does).
+ */
+export class NativeAdam extends tf.AdamOptimizer {
+  /** accBeta1, accBeta2 as float32 values, mirrored on the host while the native path runs. */
+  private acc: [number, number] | undefined;
+
+  constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
+    super(learningRate, beta1, beta2, epsilon);
+  }
+
+  static override get className(): string {
+    return 'Adam';
+  }
+
+  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
+    if (!nativeActive()) {
+      this.acc = undefined;
+      count('Adam', false);
+      super.applyGradients(variableGradients);
+      return;
+    }
+    count('Adam', true);
+    const s = this as unknown as AdamState;
+    const backend = tf.backend() as WasmBackend;
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    if (!this.acc) this.acc = [s.accBeta1.dataSync()[0], s.accBeta2.dataSync()[0]];
+    const [acc1, acc2] = this.acc;
+    const f = Math.fround;
+    // tfjs's scalars: sub(1, accBeta) in float32; `1 - beta` in float64, then float32.
+    const oma1 = f(1 - acc1), oma2 = f(1 - acc2);
+    const b1 = f(s.beta1), b2 = f(s.beta2), omb1 = f(1 - s.beta1), omb2 = f(1 - s.beta2);
+    names.forEach((name, i) => {
+      const value = tf.engine().registeredVariables[name];
+      if (s.accumulatedFirstMoment[i] == null) {
+        s.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      }
+      if (s.accumulatedSecondMoment[i] == null) {
+        s.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      }
+      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      if (gradient == null) return;
+      const m = s.accumulatedFirstMoment[i].variable;
+      const v = s.accumulatedSecondMoment[i].variable;
+      if (value.dtype !== 'float32' || gradient.dtype !== 'float32' || gradient.size !== value.size) {
+        this.updateWithOps(value, gradient, m, v, oma1, oma2);
+        return;
+      }
+      // In place unless other tensors share the data; then into new memory and `assign`.
+      const targets = [value, m, v].map((t) => (backend.refCount(t.dataId) === 1 ? null : backend.makeOutput(t.shape, 'float32')));
+      const outOff = (t: tf.Tensor, k: number) => offsetOf(backend, targets[k] ?? t);
+      if (value.size > 0) {
+        (addon as Addon).adam(
+          backend.wasm.HEAPU8.buffer as ArrayBuffer,
+          offsetOf(backend, value), offsetOf(backend, m), offsetOf(backend, v), offsetOf(backend, gradient),
+          outOff(value, 0), outOff(m, 1), outOff(v, 2), value.size,
+          b1, b2, omb1, omb2, oma1, oma2, s.epsilon, s.learningRate,
+        );
+      }
+      [value, m, v].forEach((variable, k) => {
+        const info = targets[k];
+        if (!info) return;
+        const t = tf.engine().makeTensorFromTensorInfo(info, backend);
+        variable.assign(t);
+        t.dispose();
+      });
+    });
+    this.acc = [f(acc1 * b1), f(acc2 * b2)];
+    this.writeScalar(s.accBeta1, this.acc[0]);
+    this.writeScalar(s.accBeta2, this.acc[1]);
+    this.incrementIterations();
+  }
+
+  override async setWeights(weightValues: { name: string; tensor: tf.Tensor }[]): Promise<void> {
+    this.acc = undefined;
+    await super.setWeights(weightValues);
+  }
+
+  /** tfjs's update with ops, for a variable the native kernel does not take. */
+  private updateWithOps(value: tf.Variable, gradient: tf.Tensor, m: tf.Variable, v: tf.Variable, oma1: number, oma2: number): void {
+    const s = this as unknown as AdamState;
+    tf.tidy(() => {
+      const newM = tf.add(tf.mul(m, s.beta1), tf.mul(gradient, 1 - s.beta1));
+      const newV = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(gradient), 1 - s.beta2));
+      const mHat = tf.div(newM, oma1);
+      const vHat = tf.div(newV, oma2);
+      m.assign(newM);
+      v.assign(newV);
+      value.assign(tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), s.epsilon)), -s.learningRate), value));
+    });
+  }
+
+  /** Sets a float32 scalar variable, in place when nothing else shares its data. */
+  private writeScalar(variable: tf.Variable, x: number): void {
+    const backend = tf.backend() as WasmBackend;
+    if (backend.refCount(variable.dataId) === 1) {
+      new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, variable), 1)[0] = x;
+    } else {
+      tf.tidy(() => variable.assign(tf.scalar(x)));
+    }
+  }
+}

@@ -1,0 +1,394 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  NATIVE_ADDON_PATH,
+  NativeAdam,
+  bceWithLogits,
+  NativeKernelsStatus,
+  nativeKernelCalls,
+  registerNativeKernels,
+} from '../src/lib/kernels/native';
+import { Rng } from '../src/lib/random';
+
+/** max |a - b| / max |b| (see kernels.test.ts: float32 sums in another order differ by rounding relative to the tensor's scale). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+function randn(shape: number[], seed: number, scale = 1): Float32Array {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => scale * r.normal());
+}
+
+/** Outputs and gradients of f on the given backend, as host arrays. */
+async function onBackend(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { shape: number[]; data: Float32Array }[], withGrads = true) {
+  const saved = tf.getBackend();
+  await tf.setBackend(backend);
+  try {
+    return tf.tidy(() => {
+      const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
+      const y = f(...xs);
+      const grads = withGrads ? tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs) : [];
+      return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+    });
+  } finally {
+    await tf.setBackend(saved);
+  }
+}
+
+/** Native and fallback calls of `name` since `before`. */
+function callsSince(before: ReturnType<typeof nativeKernelCalls>, name: string) {
+  const now = nativeKernelCalls()[name] ?? { native: 0, fallback: 0 };
+  const then = before[name] ?? { native: 0, fallback: 0 };
+  return { native: now.native - then.native, fallback: now.fallback - then.fallback };
+}
+
+/** Whether this CPU reports AVX2 and FMA (Linux), independently of the addon. */
+function cpuHasAvx2Fma(): boolean {
+  try {
+    const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? [];
+    return flags.includes('avx2') && flags.includes('fma');
+  } catch {
+    return false;
+  }
+}
+
+const ROOT = path.resolve(__dirname, '..');
+const built = fs.existsSync(NATIVE_ADDON_PATH);
+/** Where the native kernels must be in use: built, on a CPU they support, not switched off. */
+const expectNative = built && process.arch === 'x64' && cpuHasAvx2Fma() && !['0', 'false', 'off'].includes(process.env.AELAB_NATIVE ?? '');
+
+describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
+  let status: NativeKernelsStatus;
+
+  before(() => {
+    assert.equal(tf.getBackend(), 'wasm');
+    status = registerNativeKernels(); // already done by initBackend; idempotent
+    console.log(
+      status.available
+        ? `      native addon in use: ${status.kernels.join(', ')} on ${status.threads} threads`
+        : `      native addon not in use here (${status.reason}); checking that the plain wasm kernels run`,
+    );
+  });
+
+  if (expectNative) {
+    it('the addon loads and its kernels are registered for wasm', () => {
+      assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
+      assert.ok(status.registered);
+      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
+      assert.ok(status.threads >= 1);
+    });
+  } else {
+    it('is not in use here: nothing is registered and the plain wasm kernels run, agreeing with cpu', async () => {
+      assert.equal(status.available, false);
+      assert.equal(status.registered, false);
+      assert.ok(status.reason.length > 0);
+      if (!built) assert.match(status.reason, /not built/);
+      const before = nativeKernelCalls();
+      const inputs = [[64, 78], [40, 78]].map((shape, i) => ({ shape, data: randn(shape, 5 + i) }));
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, false, true);
+      const wasm = await onBackend('wasm', f, inputs);
+      const cpu = await onBackend('cpu', f, inputs);
+      wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-4));
+      assert.deepEqual(callsSince(before, 'BatchMatMul'), { native: 0, fallback: 0 });
+    });
+  }
+
+  it('AELAB_NATIVE=0 switches the addon off: nothing registered, the wasm kernels run (child process)', function () {
+    this.timeout(120000);
+    const code = `
+      const tf = require('@tensorflow/tfjs');
+      const { initBackend } = require('./src/lib/backend.ts');
+      const native = require('./src/lib/kernels/native.ts');
+      initBackend({ quiet: true }).then(() => {
+        const s = native.registerNativeKernels();
+        const y = tf.matMul(tf.ones([3, 4]), tf.ones([5, 4]), false, true);
+        const z = tf.sigmoid(tf.zeros([2]));
+        console.log(JSON.stringify({ backend: tf.getBackend(), status: s, calls: native.nativeKernelCalls(), y: Array.from(y.dataSync()), z: Array.from(z.dataSync()) }));
+      });`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, env: { ...process.env, AELAB_NATIVE: '0' }, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    const out = JSON.parse(child.stdout.trim().split('\n').at(-1)!);
+    assert.equal(out.backend, 'wasm');
+    assert.equal(out.status.available, false);
+    assert.equal(out.status.registered, false);
+    assert.match(out.status.reason, /AELAB_NATIVE=0/);
+    assert.deepEqual(out.calls, {});
+    assert.deepEqual(out.y, new Array(15).fill(4));
+    assert.deepEqual(out.z, [0.5, 0.5]);
+  });
+
+  if (!expectNative) return;
+
+  type Case = {
+    name: string;
+    shapes: number[][];
+    scale?: number;
+    kernel: string;
+    path?: 'native' | 'fallback';
+    /** tfjs's own BatchMatMul gradient cannot reduce broadcast batch dimensions (on every backend). */
+    forwardOnly?: boolean;
+    f: (...xs: tf.Tensor[]) => tf.Tensor;
+  };
+  const cases: Case[] = [
+    { name: 'matMul 1x1x1', shapes: [[1, 1], [1, 1]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 7x13x5', shapes: [[7, 13], [13, 5]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 128x784x400', shapes: [[128, 784], [784, 400]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 784x128x400, transposeA (a dense layer\'s weight gradient)', shapes: [[128, 784], [128, 400]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, true, false) },
+    { name: 'matMul 128x400x784, transposeB (a dense layer\'s input gradient)', shapes: [[128, 400], [784, 400]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, false, true) },
+    { name: 'matMul 9x25088x16 (a convolution\'s filter gradient: K split across threads)', shapes: [[9, 25088], [25088, 16]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 25x5000x20, transposeA (K split)', shapes: [[5000, 25], [5000, 20]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, true, false) },
+    { name: 'matMul 25088x16x9 (a convolution\'s input gradient: narrow output)', shapes: [[25088, 16], [16, 9]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 4500x1000x40 (A too large to pack once: rows split, B shared)', shapes: [[4500, 1000], [1000, 40]], scale: 0.1, kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 6272x32x144, transposeB', shapes: [[6272, 32], [144, 32]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, false, true) },
+    { name: 'matMul transposeA 7x13x5', shapes: [[13, 7], [13, 5]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, true, false) },
+    { name: 'matMul transposeB 7x13x5', shapes: [[7, 13], [5, 13]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, false, true) },
+    { name: 'matMul both transposed 7x13x5', shapes: [[13, 7], [5, 13]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, true, true) },
+    { name: 'matMul 1x300x1 (a dot product)', shapes: [[1, 300], [300, 1]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'matMul 37x1x29 (an outer product)', shapes: [[37, 1], [1, 29]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'batched matMul, batch 3, 7x13x5', shapes: [[3, 7, 13], [3, 13, 5]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'batched matMul, batch 3, transposeA', shapes: [[3, 13, 7], [3, 13, 5]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, true, false) },
+    { name: 'batched matMul, batch 3, transposeB, 64x200x96', shapes: [[3, 64, 200], [3, 96, 200]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b, false, true) },
+    { name: 'batched matMul, batch 3 times a broadcast matrix', shapes: [[3, 7, 13], [1, 13, 5]], kernel: 'BatchMatMul', forwardOnly: true, f: (a, b) => tf.matMul(a, b) },
+    { name: 'batched matMul, a broadcast matrix times batch 3, transposeB', shapes: [[1, 7, 13], [3, 5, 13]], kernel: 'BatchMatMul', forwardOnly: true, f: (a, b) => tf.matMul(a, b, false, true) },
+    { name: 'batched matMul, rank 4 [2, 3]', shapes: [[2, 3, 9, 11], [2, 3, 11, 4]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
+    { name: 'fused matMul + bias + relu, 128x784x400', shapes: [[128, 784], [784, 400], [400]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }) },
+    { name: 'fused matMul + bias + sigmoid, 128x400x784', shapes: [[128, 400], [400, 784], [784]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'sigmoid' }) },
+    { name: 'fused matMul + bias + relu, 12x4096x10 (K split)', shapes: [[12, 4096], [4096, 10], [10]], scale: 0.5, kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }) },
+    { name: 'fused matMul + bias, linear, 7x13x5', shapes: [[7, 13], [13, 5], [5]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias }) },
+    { name: 'fused matMul + bias + relu, transposeB', shapes: [[32, 50], [20, 50], [20]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeB: true, activation: 'relu' }) },
+    { name: 'fused matMul + bias + relu6, transposeA', shapes: [[50, 32], [50, 20], [20]], scale: 3, kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeA: true, activation: 'relu6' }) },
+    { name: 'fused matMul + scalar bias + elu, both transposed', shapes: [[50, 33], [21, 50], [1]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeA: true, transposeB: true, activation: 'elu' }) },
+    {
+      name: 'fused matMul + leakyrelu (alpha 0.3), batch 3',
+      shapes: [[3, 7, 13], [3, 13, 5], [5]],
+      kernel: '_FusedMatMul',
+      f: (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'leakyrelu', leakyreluAlpha: 0.3 }),
+    },
+    {
+      name: 'fused matMul + prelu (not native: falls back to the wasm kernel)',
+      shapes: [[7, 13], [13, 5], [5], [5]],
+      kernel: '_FusedMatMul',
+      path: 'fallback',
+      f: (a, b, bias, alpha) => tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: alpha }),
+    },
+    { name: 'sigmoid [7, 13, 5], values up to +-40', shapes: [[7, 13, 5]], scale: 10, kernel: 'Sigmoid', f: (x) => tf.sigmoid(x) },
+    { name: 'sigmoid [128, 784]', shapes: [[128, 784]], scale: 3, kernel: 'Sigmoid', f: (x) => tf.sigmoid(x) },
+    { name: 'softplus [7, 13, 5], values up to +-40', shapes: [[7, 13, 5]], scale: 10, kernel: 'Softplus', f: (x) => tf.softplus(x) },
+    { name: 'softplus [128, 784]', shapes: [[128, 784]], scale: 3, kernel: 'Softplus', f: (x) => tf.softplus(x) },
+    { name: 'sum over axis 0 of [128, 400] (a bias gradient)', shapes: [[128, 400]], kernel: 'Sum', f: (x) => tf.sum(x, 0) },
+    { name: 'sum of all of [7, 13, 5]', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x) },
+    { name: 'sum over axis 1 of [7, 13, 5], keepDims', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x, 1, true) },
+    { name: 'sum over axes [1, 2] of [3, 4, 5, 70]', shapes: [[3, 4, 5, 70]], kernel: 'Sum', f: (x) => tf.sum(x, [1, 2]) },
+    { name: 'sum over the last axis of [300, 1000]', shapes: [[300, 1000]], kernel: 'Sum', f: (x) => tf.sum(x, -1) },
+    { name: 'mean of all of [128, 784] (a loss)', shapes: [[128, 784]], kernel: 'Mean', f: (x) => tf.mean(x) },
+    { name: 'mean over axis 0 of [7, 13, 5], keepDims', shapes: [[7, 13, 5]], kernel: 'Mean', f: (x) => tf.mean(x, 0, true) },
+    { name: 'mean over the last axis of [33, 70]', shapes: [[33, 70]], kernel: 'Mean', f: (x) => tf.mean(x, 1) },
+    { name: 'sum over axes [0, 2] (not consecutive: falls back)', shapes: [[3, 4, 5]], kernel: 'Sum', path: 'fallback', f: (x) => tf.sum(x, [0, 2]) },
+    { name: 'slice [128, 29, 29, 1] -> [128, 28, 28, 1] (a cropping layer)', shapes: [[128, 29, 29, 1]], kernel: 'Slice', f: (x) => tf.slice(x, [0, 1, 0, 0], [-1, 28, 28, -1]) },
+    { name: 'slice [6, 15, 15, 16] -> [6, 14, 13, 16]', shapes: [[6, 15, 15, 16]], kernel: 'Slice', f: (x) => tf.slice(x, [0, 0, 2, 0], [6, 14, 13, 16]) },
+    { name: 'slice [7, 13] rows 2..5 (contiguous)', shapes: [[7, 13]], kernel: 'Slice', f: (x) => tf.slice(x, [2, 0], [3, 13]) },
+    { name: 'slice [5, 9, 11] to one element', shapes: [[5, 9, 11]], kernel: 'Slice', f: (x) => tf.slice(x, [4, 8, 10], [1, 1, 1]) },
+    { name: 'pad [128, 28, 28, 1] by 1 (a zero-padding layer)', shapes: [[128, 28, 28, 1]], kernel: 'PadV2', f: (x) => tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) },
+    { name: 'pad [7, 13] with 1.5, uneven', shapes: [[7, 13]], kernel: 'PadV2', f: (x) => tf.pad(x, [[2, 0], [1, 3]], 1.5) },
+    { name: 'pad [3, 4, 5, 6] on every axis', shapes: [[3, 4, 5, 6]], kernel: 'PadV2', f: (x) => tf.pad(x, [[1, 1], [0, 2], [3, 0], [1, 1]]) },
+    {
+      name: 'the seeds\' AE forward pass 784-400-20-400-784 with BCE from logits',
+      shapes: [[128, 784], [784, 400], [400], [400, 20], [20], [20, 400], [400], [400, 784], [784]],
+      scale: 0.05,
+      kernel: '_FusedMatMul',
+      f: (x, w1, b1, w2, b2, w3, b3, w4, b4) => {
+        const h = tf.fused.matMul({ a: x, b: w1, bias: b1, activation: 'relu' });
+        const z = tf.fused.matMul({ a: h, b: w2, bias: b2 });
+        const h2 = tf.fused.matMul({ a: z, b: w3, bias: b3, activation: 'relu' });
+        const l = tf.fused.matMul({ a: h2, b: w4, bias: b4 });
+        const t = tf.sigmoid(x.mul(20));
+        return tf.relu(l).sub(l.mul(t)).add(tf.softplus(tf.neg(tf.abs(l))));
+      },
+    },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: agrees with cpu (${c.forwardOnly ? 'forward' : 'forward and gradient'})`, async () => {
+      const inputs = c.shapes.map((shape, i) => ({ shape, data: randn(shape, 101 + 7 * i, c.scale ?? 1) }));
+      // Which path the forward pass takes (the gradient check below adds a sum of squares).
+      const before = nativeKernelCalls();
+      await onBackend('wasm', c.f, inputs, false);
+      const ran = callsSince(before, c.kernel);
+      const wasm = await onBackend('wasm', c.f, inputs, !c.forwardOnly);
+      const cpu = await onBackend('cpu', c.f, inputs, !c.forwardOnly);
+      for (let i = 0; i < wasm.length; i++) {
+        const e = relErr(wasm[i], cpu[i]);
+        assert.ok(e <= 1e-4, `${i === 0 ? 'output' : `gradient ${i}`}: relative error ${e}`);
+      }
+      if ((c.path ?? 'native') === 'native') assert.ok(ran.native > 0 && ran.fallback === 0, `${c.kernel} ran ${JSON.stringify(ran)}`);
+      else assert.ok(ran.fallback > 0 && ran.native === 0, `${c.kernel} ran ${JSON.stringify(ran)}`);
+      if (c.kernel !== 'BatchMatMul' && c.name.includes('matMul') && !c.forwardOnly) {
+        // The gradients of a product are products with transposes: native too.
+        assert.ok(callsSince(before, 'BatchMatMul').native > 0);
+      }
+    });
+  }
+
+  it('bceWithLogits: one native kernel forward and one backward, agreeing with the tfjs formula on cpu', async () => {
+    const shape = [128, 784];
+    const logits = randn(shape, 900, 8); // up to about +-40: saturated outputs included
+    const target = Float32Array.from(randn(shape, 901), (v) => 1 / (1 + Math.exp(-3 * v)));
+    const inputs = [{ shape, data: logits }, { shape, data: target }];
+    const formula = (l: tf.Tensor, t: tf.Tensor) => tf.relu(l).sub(l.mul(t)).add(tf.softplus(tf.neg(tf.abs(l))));
+    const before = nativeKernelCalls();
+    const wasm = await onBackend('wasm', (l, t) => bceWithLogits(l, t), inputs);
+    assert.ok(callsSince(before, 'BceWithLogits').native >= 2 && callsSince(before, 'BceWithLogits').fallback === 0);
+    const cpu = await onBackend('cpu', formula, inputs);
+    assert.equal(wasm.length, 3);
+    wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-4, `${['loss', 'd/dlogits', 'd/dtarget'][i]}: relative error ${relErr(w, cpu[i])}`));
+    // On cpu the function is the formula itself.
+    const onCpu = await onBackend('cpu', (l, t) => bceWithLogits(l, t), inputs);
+    onCpu.forEach((c, i) => assert.deepEqual(c, cpu[i]));
+  });
+
+  it('slices int32 tensors natively and leaves bool ones to the wasm kernel', () => {
+    const before = nativeKernelCalls();
+    const i = tf.tensor([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32');
+    assert.deepEqual(tf.slice(i, [0, 1], [2, 2]).arraySync(), [[2, 3], [5, 6]]);
+    const b = tf.tensor([[true, false], [false, true]], [2, 2], 'bool');
+    assert.deepEqual(tf.slice(b, [1, 0], [1, 2]).arraySync(), [[0, 1]]);
+    assert.deepEqual(callsSince(before, 'Slice'), { native: 1, fallback: 1 });
+  });
+
+  it('Identity and same-dtype Cast share data instead of copying; other casts and disposal still work', async () => {
+    const before = nativeKernelCalls();
+    const x = tf.tensor([1.5, -2, 3], [3]);
+    const memory0 = tf.memory().numBytes;
+    const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    assert.equal(tf.memory().numBytes, memory0 + 24, 'numBytes counts tensors, as on any backend');
+    const i = tf.cast(x, 'int32');
+    assert.deepEqual(callsSince(before, 'Identity'), { native: 1, fallback: 0 });
+    assert.deepEqual(callsSince(before, 'Cast'), { native: 1, fallback: 1 });
+    x.dispose();
+    assert.deepEqual(Array.from(y.dataSync()), [1.5, -2, 3]);
+    y.dispose();
+    assert.deepEqual(Array.from(z.dataSync()), [1.5, -2, 3]);
+    assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3]);
+    const dataBuffers = tf.memory().numDataBuffers;
+    tf.dispose([z, i]);
+    assert.equal(tf.memory().numDataBuffers, dataBuffers - 2);
+    // A variable assigned a clone keeps its value when the source is disposed.
+    const v = tf.variable(tf.zeros([2]));
+    const w = tf.tensor([4, 5]);
+    v.assign(tf.clone(w));
+    w.dispose();
+    assert.deepEqual(Array.from(v.dataSync()), [4, 5]);
+    v.dispose();
+  });
+
+  describe('NativeAdam', () => {
+    const shapes = [[7, 13], [5], [1], [400, 784]];
+
+    /** Runs `steps` Adam steps of fixed gradients on fresh variables; returns weights, moments and accBetas. */
+    async function train(backend: string, make: () => tf.Optimizer, steps: number, hook?: (vars: tf.Variable[], step: number) => void) {
+      const saved = tf.getBackend();
+      await tf.setBackend(backend);
+      try {
+        const vars = shapes.map((s, i) => tf.variable(tf.tensor(randn(s, 300 + i)), true, `nadam_${backend}_${i}_${Math.random()}`));
+        const opt = make();
+        for (let step = 0; step < steps; step++) {
+          hook?.(vars, step);
+          const grads = shapes.map((s, i) => ({ name: vars[i].name, tensor: tf.tensor(randn(s, 400 + 10 * step + i, 0.1 + step)) }));
+          opt.applyGradients(grads);
+          tf.dispose(grads.map((g) => g.tensor));
+        }
+        const state = await opt.getWeights();
+        const out = {
+          weights: vars.map((v) => v.dataSync() as Float32Array),
+          state: state.map((s) => s.tensor.dataSync() as Float32Array),
+          acc: [...(opt as unknown as { accBeta1: tf.Tensor }).accBeta1.dataSync(), ...(opt as unknown as { accBeta2: tf.Tensor }).accBeta2.dataSync()],
+        };
+        opt.dispose();
+        tf.dispose(vars);
+        return out;
+      } finally {
+        await tf.setBackend(saved);
+      }
+    }
+
+    it('gives tf.train.adam\'s values bit for bit on wasm, and agrees with cpu, natively', async () => {
+      const before = nativeKernelCalls();
+      const ours = await train('wasm', () => new NativeAdam(1e-3, 0.9, 0.999, 1e-8), 4);
+      assert.deepEqual(callsSince(before, 'Adam'), { native: 4, fallback: 0 });
+      const tfjs = await train('wasm', () => tf.train.adam(1e-3, 0.9, 0.999, 1e-8), 4);
+      const cpu = await train('cpu', () => tf.train.adam(1e-3, 0.9, 0.999, 1e-8), 4);
+      ours.weights.forEach((w, i) => assert.deepEqual(w, tfjs.weights[i], `weights ${i}`));
+      ours.state.forEach((s, i) => assert.deepEqual(s, tfjs.state[i], `state ${i}`));
+      assert.deepEqual(ours.acc, tfjs.acc);
+      ours.weights.forEach((w, i) => assert.ok(relErr(w, cpu.weights[i]) <= 1e-4, `weights ${i} vs cpu`));
+    });
+
+    it('leaves tensors that share a weight\'s data alone (a tf.clone kept for the best epoch)', async () => {
+      const clones: tf.Tensor[] = [];
+      const originals: Float32Array[] = [];
+      const ours = await train('wasm', () => new NativeAdam(1e-3, 0.9, 0.999, 1e-8), 3, (vars, step) => {
+        if (step !== 1) return;
+        for (const v of vars) {
+          clones.push(tf.clone(v));
+          originals.push(v.dataSync().slice() as Float32Array);
+        }
+      });
+      const tfjs = await train('wasm', () => tf.train.adam(1e-3, 0.9, 0.999, 1e-8), 3);
+      clones.forEach((c, i) => assert.deepEqual(c.dataSync(), originals[i], `clone ${i} changed`));
+      ours.weights.forEach((w, i) => assert.deepEqual(w, tfjs.weights[i], `weights ${i}`));
+      tf.dispose(clones);
+    });
+
+    it('restores its state with setWeights and goes on as tfjs\'s Adam does', async () => {
+      const saved = tf.getBackend();
+      try {
+        const run = async (make: () => tf.Optimizer) => {
+          const v = tf.variable(tf.tensor(randn([33], 500)), true, `nadam_sw_${Math.random()}`);
+          const step = (opt: tf.Optimizer, k: number) => {
+            const g = tf.tensor(randn([33], 600 + k));
+            opt.applyGradients([{ name: v.name, tensor: g }]);
+            g.dispose();
+          };
+          const first = make();
+          step(first, 0);
+          step(first, 1);
+          const state = await first.getWeights();
+          const second = make();
+          const copies = state.map((s) => ({ name: s.name, tensor: s.tensor.clone() }));
+          await second.setWeights(copies);
+          first.dispose();
+          tf.dispose(copies.map((c) => c.tensor));
+          step(second, 2);
+          const out = v.dataSync().slice();
+          second.dispose();
+          v.dispose();
+          return out;
+        };
+        const ours = await run(() => new NativeAdam(1e-2));
+        const tfjs = await run(() => tf.train.adam(1e-2));
+        assert.deepEqual(ours, tfjs);
+      } finally {
+        await tf.setBackend(saved);
+      }
+    });
+
+    it('is tfjs\'s Adam on another backend (cpu)', async () => {
+      const before = nativeKernelCalls();
+      const ours = await train('cpu', () => new NativeAdam(1e-3, 0.9, 0.999, 1e-8), 2);
+      assert.deepEqual(callsSince(before, 'Adam'), { native: 0, fallback: 2 });
+      const tfjs = await train('cpu', () => tf.train.adam(1e-3, 0.9, 0.999, 1e-8), 2);
+      ours.weights.forEach((w, i) => assert.deepEqual(w, tfjs.weights[i]));
+    });
+  });
+});

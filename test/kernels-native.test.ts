@@ -383,6 +383,55 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       }
     });
 
+    it('a convolution sees the updated filter after a step (the wasm backend caches packed filters by tensor)', () => {
+      const w = tf.variable(tf.tensor4d(randn([3, 3, 1, 4], 700), [3, 3, 1, 4]), true, `nadam_conv_${Math.random()}`);
+      const x = tf.tensor4d(randn([2, 8, 8, 1], 701), [2, 8, 8, 1]);
+      const opt = new NativeAdam(1e-1);
+      try {
+        for (let step = 0; step < 3; step++) {
+          // Convolve with the variable (the backend packs and caches its filter), then update it.
+          tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync());
+          const g = tf.tensor4d(randn([3, 3, 1, 4], 710 + step), [3, 3, 1, 4]);
+          opt.applyGradients([{ name: w.name, tensor: g }]);
+          g.dispose();
+          const got = tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync() as Float32Array);
+          const want = tf.tidy(() => tf.conv2d(x, tf.tensor4d(w.dataSync().slice(), [3, 3, 1, 4]), 1, 'same').dataSync() as Float32Array);
+          assert.ok(relErr(got, want) <= 1e-6, `step ${step}: conv2d with the variable is ${relErr(got, want)} off conv2d with its values`);
+        }
+      } finally {
+        opt.dispose();
+        tf.dispose([w, x]);
+      }
+    });
+
+    it('trains a conv model as tf.train.adam does (each model its own gradients, 8 steps)', () => {
+      const { ConvAutoencoder } = require('../src/lib/models') as typeof import('../src/lib/models');
+      const models = [new ConvAutoencoder({ downsample: 'stride' }), new ConvAutoencoder({ downsample: 'stride' })];
+      const vars = models.map((m) => m.trainableWeights);
+      vars[1].forEach((v, i) => v.assign(vars[0][i]));
+      const opts = [new NativeAdam(1e-2, 0.9, 0.999, 1e-8), tf.train.adam(1e-2, 0.9, 0.999, 1e-8)];
+      const x = tf.tidy(() => tf.sigmoid(tf.tensor4d(randn([16, 28, 28, 1], 720), [16, 28, 28, 1])));
+      const before = nativeKernelCalls();
+      try {
+        for (let step = 0; step < 8; step++) {
+          models.forEach((model, k) => {
+            const { value, grads } = tf.variableGrads(() => tf.tidy(() => model.forward(x, true).recon.sub(x).square().mean() as tf.Scalar), vars[k]);
+            opts[k].applyGradients(vars[k].map((v) => ({ name: v.name, tensor: grads[v.name] })));
+            tf.dispose([value, ...Object.values(grads)]);
+          });
+        }
+        assert.deepEqual(callsSince(before, 'Adam'), { native: 8, fallback: 0 });
+        vars[0].forEach((v, i) => {
+          const err = relErr(v.dataSync(), vars[1][i].dataSync());
+          assert.ok(err <= 1e-5, `variable ${i} [${v.shape}]: ${err} relative to tf.train.adam's`);
+        });
+      } finally {
+        opts.forEach((o) => o.dispose());
+        models.forEach((m) => m.dispose());
+        x.dispose();
+      }
+    });
+
     it('is tfjs\'s Adam on another backend (cpu)', async () => {
       const before = nativeKernelCalls();
       const ours = await train('cpu', () => new NativeAdam(1e-3, 0.9, 0.999, 1e-8), 2);

@@ -376,8 +376,8 @@ function padKernel(previous: KernelFn): KernelFn {
  * do: the output shares the input's data. The wasm backend copies, and tfjs clones every
  * tensor it saves for the backward pass, so a training step of the seeds' AE copied about
  * 25 activations and weights. Tensors are immutable and `Variable.assign` swaps data rather
- * than writing into it, so sharing is safe; `NativeAdam`, the one in-place writer, checks
- * that nothing shares a variable's data first.
+ * than writing into it, so sharing is safe; `NativeAdam` writes in place only into its own
+ * moments, and checks that nothing shares their data first.
  */
 function shareKernel(name: string, previous: KernelFn): KernelFn {
   return (args) => {
@@ -560,9 +560,10 @@ interface AdamState {
  * and serialisation (`Adam`); `getWeights`/`setWeights` as tfjs's. On any other backend,
  * or when the native kernels are not registered, it is exactly tfjs's `AdamOptimizer`.
  *
- * Variables, moments and accumulated betas are updated in place on the wasm heap when
- * nothing else holds their data (a `tf.clone` of a weight does: then the new value goes to
- * new memory, as tfjs's `assign` does).
+ * Weights get new memory every step (`assign`, as tfjs's Adam): the wasm backend keys caches
+ * on a tensor's id (packed convolution filters), so a weight must never change in place.
+ * Moments and accumulated betas, which only this optimizer reads, are updated in place on
+ * the wasm heap when nothing else holds their data.
  */
 export class NativeAdam extends tf.AdamOptimizer {
   /** accBeta1, accBeta2 as float32 values, mirrored on the host while the native path runs. */
@@ -609,8 +610,12 @@ export class NativeAdam extends tf.AdamOptimizer {
         this.updateWithOps(value, gradient, m, v, oma1, oma2);
         return;
       }
-      // In place unless other tensors share the data; then into new memory and `assign`.
-      const targets = [value, m, v].map((t) => (backend.refCount(t.dataId) === 1 ? null : backend.makeOutput(t.shape, 'float32')));
+      // The weight always goes to new memory and is `assign`ed, as tfjs's Adam does: the
+      // backend caches work derived from a tensor's data under its id (XNNPACK's packed
+      // convolution filters and biases, freed only when the tensor is disposed), so a weight
+      // written in place keeps convolving with its old values. The moments are read by this
+      // optimizer alone and are updated in place unless other tensors share their data.
+      const targets = [value, m, v].map((t, k) => (k > 0 && backend.refCount(t.dataId) === 1 ? null : backend.makeOutput(t.shape, 'float32')));
       const outOff = (t: tf.Tensor, k: number) => offsetOf(backend, targets[k] ?? t);
       if (value.size > 0) {
         (addon as Addon).adam(

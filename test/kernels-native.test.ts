@@ -265,6 +265,26 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     assert.deepEqual(callsSince(before, 'Slice'), { native: 1, fallback: 1 });
   });
 
+  it('a slice past the input throws tfjs\'s message, as on cpu (1000 rows of a 500-row tensor)', async () => {
+    const message = async (backend: string) => {
+      const saved = tf.getBackend();
+      await tf.setBackend(backend);
+      try {
+        tf.tidy(() => tf.zeros([500, 7]).slice(0, 1000));
+        return 'no error';
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        await tf.setBackend(saved);
+      }
+    };
+    const cpu = await message('cpu');
+    assert.match(cpu, /overflow input\.shape/);
+    const before = nativeKernelCalls();
+    assert.equal(await message('wasm'), cpu);
+    assert.deepEqual(callsSince(before, 'Slice'), { native: 0, fallback: 0 });
+  });
+
   it('Identity and same-dtype Cast share data instead of copying; other casts and disposal still work', async () => {
     const before = nativeKernelCalls();
     const x = tf.tensor([1.5, -2, 3], [3]);

@@ -341,8 +341,11 @@ function sliceKernel(previous: KernelFn): KernelFn {
       count('Slice', false);
       return previous(args);
     }
-    count('Slice', true);
     const [b, sz] = tf.slice_util.parseSliceParams(x, begin, size);
+    // tfjs's own message for a block past the input, as the cpu backend gives (the stock
+    // wasm kernel checks nothing: its output's rows past the input are uninitialised heap).
+    tf.slice_util.assertParamsValid(x, b, sz);
+    count('Slice', true);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(sz, x.dtype);
     if (prod(sz) === 0) return out;

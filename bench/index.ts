@@ -98,6 +98,7 @@ async function main() {
     tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
     registerWasmMatMul();
     registerWasmConv();
+    native.registerNativeKernels?.();
   }
 
   let torch: { torch?: string; threads?: number; tasks: Record<string, number> } | undefined;

@@ -84,7 +84,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -201,6 +201,34 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'pad [128, 28, 28, 1] by 1 (a zero-padding layer)', shapes: [[128, 28, 28, 1]], kernel: 'PadV2', f: (x) => tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) },
     { name: 'pad [7, 13] with 1.5, uneven', shapes: [[7, 13]], kernel: 'PadV2', f: (x) => tf.pad(x, [[2, 0], [1, 3]], 1.5) },
     { name: 'pad [3, 4, 5, 6] on every axis', shapes: [[3, 4, 5, 6]], kernel: 'PadV2', f: (x) => tf.pad(x, [[1, 1], [0, 2], [3, 0], [1, 1]]) },
+    { name: 'conv2d [8, 30, 30, 1] * [3, 3, 1, 16], stride 2, valid (seed 004\'s conv1 after its padding)', shapes: [[8, 30, 30, 1], [3, 3, 1, 16]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid') },
+    { name: 'conv2d [4, 14, 14, 16] * [3, 3, 16, 32], stride 2, padding 1', shapes: [[4, 14, 14, 16], [3, 3, 16, 32]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1) },
+    { name: 'conv2d [5, 9, 11, 3] * [3, 5, 3, 4], same', shapes: [[5, 9, 11, 3], [3, 5, 3, 4]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') },
+    { name: 'conv2d [3, 7, 8, 2] * [2, 3, 2, 3], strides [2, 3], same (uneven padding)', shapes: [[3, 7, 8, 2], [2, 3, 2, 3]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 3], 'same') },
+    { name: 'conv2d [2, 2, 2, 3] * [5, 5, 3, 2], stride 3, padding 4 (taps wholly in the padding)', shapes: [[2, 2, 2, 3], [5, 5, 3, 2]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 3, 4) },
+    { name: 'conv2d 1x1 [6, 7, 7, 8] * [1, 1, 8, 5] (the product of x itself)', shapes: [[6, 7, 7, 8], [1, 1, 8, 5]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
+    {
+      name: 'fused conv2d [4, 12, 12, 3] * [3, 3, 3, 8] + bias, relu, same',
+      shapes: [[4, 12, 12, 3], [3, 3, 3, 8], [8]],
+      kernel: 'FusedConv2D',
+      f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu' }),
+    },
+    {
+      name: 'fused conv2d [4, 13, 13, 2] * [3, 3, 2, 5] + bias, elu, stride 2',
+      shapes: [[4, 13, 13, 2], [3, 3, 2, 5], [5]],
+      kernel: 'FusedConv2D',
+      forwardOnly: true, // tfjs has gradients of fused linear and relu only
+      f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'valid', bias, activation: 'elu' }),
+    },
+    { name: 'conv2d with dilation 2 (falls back)', shapes: [[2, 9, 9, 3], [3, 3, 3, 4]], kernel: 'Conv2D', path: 'fallback', forwardOnly: true, f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2) },
+    {
+      name: 'fused conv2d with prelu (falls back)',
+      shapes: [[2, 6, 6, 3], [3, 3, 3, 4], [4]],
+      kernel: 'FusedConv2D',
+      path: 'fallback',
+      forwardOnly: true,
+      f: (x, w, alpha) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', activation: 'prelu', preluActivationWeights: alpha }),
+    },
     {
       name: 'the seeds\' AE forward pass 784-400-20-400-784 with BCE from logits',
       shapes: [[128, 784], [784, 400], [400], [400, 20], [20], [20, 400], [400], [400, 784], [784]],

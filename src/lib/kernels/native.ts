@@ -11,6 +11,8 @@
  *   - `BatchMatMul`, `_FusedMatMul`: a packed, blocked sgemm (6x16 AVX2/FMA register tile,
  *     ~90 GFLOP/s a core) with every transpose combination, batch (same or broadcast), and
  *     the bias + linear/relu/relu6/leakyrelu/sigmoid/elu epilogue fused;
+ *   - `Conv2D`, `FusedConv2D` (NHWC, no dilation): im2col + that sgemm, bias and activation
+ *     fused (the stock kernel is XNNPACK on one thread);
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
  *     gradient, a column sum, paid for a transpose);
@@ -29,7 +31,7 @@
  * `AELAB_NATIVE=0` is set, nothing is registered and the plain wasm kernels run;
  * `nativeKernelsStatus()` says which and why. Inside a registered kernel, cases the addon
  * does not cover (non-float32 data, prelu activation, general broadcast batch shapes or bias
- * shapes) go to the kernel that was registered before.
+ * shapes, dilated or NCHW convolutions) go to the kernel that was registered before.
  * `AELAB_NATIVE_THREADS=n` sets the number of threads (default: `os.availableParallelism()`).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -375,6 +377,83 @@ function padKernel(previous: KernelFn): KernelFn {
 }
 
 /**
+ * `Conv2D` and `FusedConv2D` (NHWC, float32, no dilation) as im2col + the native sgemm with
+ * the bias and activation fused: the patches of `x` go to a `[b*oh*ow, fh*fw*ic]` matrix
+ * (one strided copy per filter tap, zeros where a tap falls in the padding) whose product
+ * with the filter, `[fh*fw*ic, oc]` as it lies, is the output `[b, oh, ow, oc]`. A 1x1
+ * convolution of stride 1 without padding is the product of `x` itself. The stock kernel is
+ * XNNPACK on one thread; it is also what `Conv2DBackpropInput` (wasm-conv.ts) calls per
+ * phase of the stride, so the input gradient of a strided convolution runs here too.
+ */
+function convKernel(name: 'Conv2D' | 'FusedConv2D', previous: KernelFn): KernelFn {
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = args.attrs as {
+      strides: number | [number, number]; pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
+      dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; activation?: string; leakyreluAlpha?: number;
+    };
+    const act = ACTIVATIONS[attrs.activation ?? 'linear'];
+    const info = x!.shape.length === 4 && filter!.shape.length === 4 && (attrs.dataFormat ?? 'NHWC') === 'NHWC'
+      ? tf.backend_util.computeConv2DInfo(
+          x!.shape as [number, number, number, number], filter!.shape as [number, number, number, number],
+          attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+        )
+      : null;
+    const biasOk = !bias || (bias.dtype === 'float32' && info !== null && (prod(bias.shape) === 1 || (prod(bias.shape) === info.outChannels && bias.shape.at(-1) === info.outChannels)));
+    if (!info || x!.dtype !== 'float32' || filter!.dtype !== 'float32' || act === undefined || preluActivationWeights || !biasOk
+      || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const { batchSize: b, inHeight: inH, inWidth: inW, inChannels: ic, outHeight: oh, outWidth: ow, outChannels: oc } = info;
+    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+    const { top, left } = info.padInfo;
+    const out = backend.makeOutput([b, oh, ow, oc], 'float32');
+    const M = b * oh * ow, K = fh * fw * ic;
+    if (M * oc === 0) return out;
+    const direct = fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === inH && ow === inW;
+    const cols = direct ? x! : backend.makeOutput([M, K], 'float32');
+    try {
+      if (!direct) {
+        // Output rows r whose tap i reads an input row: 0 <= r*sh - top + i < inH.
+        const range = (tap: number, pad: number, stride: number, inSize: number, outSize: number) =>
+          [Math.max(0, Math.ceil((pad - tap) / stride)), Math.min(outSize - 1, Math.floor((inSize - 1 + pad - tap) / stride))];
+        const taps: { i: number; j: number; r: number[]; c: number[] }[] = [];
+        let partial = false;
+        for (let i = 0; i < fh; i++) {
+          for (let j = 0; j < fw; j++) {
+            const r = range(i, top, sh, inH, oh), c = range(j, left, sw, inW, ow);
+            if (r[0] !== 0 || r[1] !== oh - 1 || c[0] !== 0 || c[1] !== ow - 1) partial = true;
+            if (r[0] <= r[1] && c[0] <= c[1]) taps.push({ i, j, r, c });
+          }
+        }
+        // Zeros first where some tap falls in the padding (with the first copy, or alone).
+        let fill: number | undefined = partial ? 0 : undefined;
+        if (partial && taps.length === 0) new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, cols), M * K).fill(0);
+        for (const { i, j, r, c } of taps) {
+          const srcStart = (r[0] * sh - top + i) * inW * ic + (c[0] * sw - left + j) * ic;
+          const dstStart = (r[0] * ow + c[0]) * K + (i * fw + j) * ic;
+          copyBlock(backend, x!, srcStart, cols, dstStart, [b, r[1] - r[0] + 1, c[1] - c[0] + 1, ic], [inH * inW * ic, sh * inW * ic, sw * ic, 1], [oh * ow * K, ow * K, K, 1], fill);
+          fill = undefined;
+        }
+      }
+      (addon as Addon).sgemm(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer, 1, M, oc, K,
+        offsetOf(backend, cols), 0, K, 0,
+        offsetOf(backend, filter!), 0, oc, 0,
+        offsetOf(backend, out), M * oc, oc,
+        bias ? offsetOf(backend, bias) : -1, bias ? prod(bias.shape) : 0, act, attrs.leakyreluAlpha ?? 0.2,
+      );
+    } finally {
+      if (!direct) backend.disposeData(cols.dataId);
+    }
+    return out;
+  };
+}
+
+/**
  * `Identity` (and a `Cast` to the same dtype) without a copy, as the cpu and webgl backends
  * do: the output shares the input's data. The wasm backend copies, and tfjs clones every
  * tensor it saves for the backward pass, so a training step of the seeds' AE copied about
@@ -403,6 +482,8 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Softplus: (p) => unaryKernel('Softplus', p),
   Sum: (p) => reduceKernel('Sum', p),
   Mean: (p) => reduceKernel('Mean', p),
+  Conv2D: (p) => convKernel('Conv2D', p),
+  FusedConv2D: (p) => convKernel('FusedConv2D', p),
   Slice: sliceKernel,
   PadV2: padKernel,
   Identity: (p) => shareKernel('Identity', p),

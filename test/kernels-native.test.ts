@@ -84,7 +84,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -207,6 +207,27 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'conv2d [3, 7, 8, 2] * [2, 3, 2, 3], strides [2, 3], same (uneven padding)', shapes: [[3, 7, 8, 2], [2, 3, 2, 3]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 3], 'same') },
     { name: 'conv2d [2, 2, 2, 3] * [5, 5, 3, 2], stride 3, padding 4 (taps wholly in the padding)', shapes: [[2, 2, 2, 3], [5, 5, 3, 2]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 3, 4) },
     { name: 'conv2d 1x1 [6, 7, 7, 8] * [1, 1, 8, 5] (the product of x itself)', shapes: [[6, 7, 7, 8], [1, 1, 8, 5]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') },
+    {
+      name: 'conv2d filter gradient [8, 28, 28, 1] -> [3, 3, 1, 16], stride 2, padding 1 (seed 004\'s conv1)',
+      shapes: [[8, 28, 28, 1], [3, 3, 1, 16]],
+      kernel: 'Conv2DBackpropFilter',
+      forwardOnly: true, // the case is itself a gradient
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 2, 1).square().sum())(w),
+    },
+    {
+      name: 'conv2d filter gradient [3, 7, 8, 5] -> [2, 3, 5, 4], strides [2, 3], same',
+      shapes: [[3, 7, 8, 5], [2, 3, 5, 4]],
+      kernel: 'Conv2DBackpropFilter',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, [2, 3], 'same').square().sum())(w),
+    },
+    {
+      name: 'conv2d filter gradient 1x1 [4, 6, 6, 8] -> [1, 1, 8, 3] (x itself)',
+      shapes: [[4, 6, 6, 8], [1, 1, 8, 3]],
+      kernel: 'Conv2DBackpropFilter',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 1, 'valid').square().sum())(w),
+    },
     {
       name: 'fused conv2d [4, 12, 12, 3] * [3, 3, 3, 8] + bias, relu, same',
       shapes: [[4, 12, 12, 3], [3, 3, 3, 8], [8]],

@@ -12,7 +12,8 @@
  *     ~90 GFLOP/s a core) with every transpose combination, batch (same or broadcast), and
  *     the bias + linear/relu/relu6/leakyrelu/sigmoid/elu epilogue fused;
  *   - `Conv2D`, `FusedConv2D` (NHWC, no dilation): im2col + that sgemm, bias and activation
- *     fused (the stock kernel is XNNPACK on one thread);
+ *     fused (the stock kernel is XNNPACK on one thread), and `Conv2DBackpropFilter` as the
+ *     same im2col read transposed by one sgemm;
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
  *     gradient, a column sum, paid for a transpose);
@@ -378,10 +379,8 @@ function padKernel(previous: KernelFn): KernelFn {
 
 /**
  * `Conv2D` and `FusedConv2D` (NHWC, float32, no dilation) as im2col + the native sgemm with
- * the bias and activation fused: the patches of `x` go to a `[b*oh*ow, fh*fw*ic]` matrix
- * (one strided copy per filter tap, zeros where a tap falls in the padding) whose product
- * with the filter, `[fh*fw*ic, oc]` as it lies, is the output `[b, oh, ow, oc]`. A 1x1
- * convolution of stride 1 without padding is the product of `x` itself. The stock kernel is
+ * the bias and activation fused: the patches of `x` (`im2col`, `[b*oh*ow, fh*fw*ic]`) times
+ * the filter, `[fh*fw*ic, oc]` as it lies, is the output `[b, oh, ow, oc]`. The stock kernel is
  * XNNPACK on one thread; it is also what `Conv2DBackpropInput` (wasm-conv.ts) calls per
  * phase of the stride, so the input gradient of a strided convolution runs here too.
  */
@@ -407,38 +406,12 @@ function convKernel(name: 'Conv2D' | 'FusedConv2D', previous: KernelFn): KernelF
     }
     count(name, true);
     const backend = args.backend as WasmBackend;
-    const { batchSize: b, inHeight: inH, inWidth: inW, inChannels: ic, outHeight: oh, outWidth: ow, outChannels: oc } = info;
-    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-    const { top, left } = info.padInfo;
+    const { batchSize: b, inChannels: ic, outHeight: oh, outWidth: ow, outChannels: oc, filterHeight: fh, filterWidth: fw } = info;
     const out = backend.makeOutput([b, oh, ow, oc], 'float32');
     const M = b * oh * ow, K = fh * fw * ic;
     if (M * oc === 0) return out;
-    const direct = fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === inH && ow === inW;
-    const cols = direct ? x! : backend.makeOutput([M, K], 'float32');
+    const cols = im2col(backend, x!, info);
     try {
-      if (!direct) {
-        // Output rows r whose tap i reads an input row: 0 <= r*sh - top + i < inH.
-        const range = (tap: number, pad: number, stride: number, inSize: number, outSize: number) =>
-          [Math.max(0, Math.ceil((pad - tap) / stride)), Math.min(outSize - 1, Math.floor((inSize - 1 + pad - tap) / stride))];
-        const taps: { i: number; j: number; r: number[]; c: number[] }[] = [];
-        let partial = false;
-        for (let i = 0; i < fh; i++) {
-          for (let j = 0; j < fw; j++) {
-            const r = range(i, top, sh, inH, oh), c = range(j, left, sw, inW, ow);
-            if (r[0] !== 0 || r[1] !== oh - 1 || c[0] !== 0 || c[1] !== ow - 1) partial = true;
-            if (r[0] <= r[1] && c[0] <= c[1]) taps.push({ i, j, r, c });
-          }
-        }
-        // Zeros first where some tap falls in the padding (with the first copy, or alone).
-        let fill: number | undefined = partial ? 0 : undefined;
-        if (partial && taps.length === 0) new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, cols), M * K).fill(0);
-        for (const { i, j, r, c } of taps) {
-          const srcStart = (r[0] * sh - top + i) * inW * ic + (c[0] * sw - left + j) * ic;
-          const dstStart = (r[0] * ow + c[0]) * K + (i * fw + j) * ic;
-          copyBlock(backend, x!, srcStart, cols, dstStart, [b, r[1] - r[0] + 1, c[1] - c[0] + 1, ic], [inH * inW * ic, sh * inW * ic, sw * ic, 1], [oh * ow * K, ow * K, K, 1], fill);
-          fill = undefined;
-        }
-      }
       (addon as Addon).sgemm(
         backend.wasm.HEAPU8.buffer as ArrayBuffer, 1, M, oc, K,
         offsetOf(backend, cols), 0, K, 0,
@@ -447,7 +420,88 @@ function convKernel(name: 'Conv2D' | 'FusedConv2D', previous: KernelFn): KernelF
         bias ? offsetOf(backend, bias) : -1, bias ? prod(bias.shape) : 0, act, attrs.leakyreluAlpha ?? 0.2,
       );
     } finally {
-      if (!direct) backend.disposeData(cols.dataId);
+      if (cols !== x) backend.disposeData(cols.dataId);
+    }
+    return out;
+  };
+}
+
+/**
+ * The patches of `x` (NHWC) as a `[b*oh*ow, fh*fw*ic]` matrix: one strided copy per filter
+ * tap, zeros where a tap falls in the padding. `x` itself for a 1x1 convolution of stride 1
+ * without padding; otherwise new memory the caller frees.
+ */
+function im2col(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: b, inHeight: inH, inWidth: inW, inChannels: ic, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  if (fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === inH && ow === inW) return x;
+  const M = b * oh * ow, K = fh * fw * ic;
+  const cols = backend.makeOutput([M, K], 'float32');
+  // Output rows r whose tap i reads an input row: 0 <= r*sh - top + i < inH.
+  const range = (tap: number, pad: number, stride: number, inSize: number, outSize: number) =>
+    [Math.max(0, Math.ceil((pad - tap) / stride)), Math.min(outSize - 1, Math.floor((inSize - 1 + pad - tap) / stride))];
+  const taps: { i: number; j: number; r: number[]; c: number[] }[] = [];
+  let partial = false;
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const r = range(i, top, sh, inH, oh), c = range(j, left, sw, inW, ow);
+      if (r[0] !== 0 || r[1] !== oh - 1 || c[0] !== 0 || c[1] !== ow - 1) partial = true;
+      if (r[0] <= r[1] && c[0] <= c[1]) taps.push({ i, j, r, c });
+    }
+  }
+  // Zeros first where some tap falls in the padding (with the first copy, or alone).
+  let fill: number | undefined = partial ? 0 : undefined;
+  if (partial && taps.length === 0) new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, cols), M * K).fill(0);
+  for (const { i, j, r, c } of taps) {
+    const srcStart = (r[0] * sh - top + i) * inW * ic + (c[0] * sw - left + j) * ic;
+    const dstStart = (r[0] * ow + c[0]) * K + (i * fw + j) * ic;
+    copyBlock(backend, x, srcStart, cols, dstStart, [b, r[1] - r[0] + 1, c[1] - c[0] + 1, ic], [inH * inW * ic, sh * inW * ic, sw * ic, 1], [oh * ow * K, ow * K, K, 1], fill);
+    fill = undefined;
+  }
+  return cols;
+}
+
+/**
+ * `Conv2DBackpropFilter` (NHWC, float32): `dW = patches(x)^T . dy`, the im2col above and one
+ * native sgemm reading it transposed, `[fh*fw*ic, n] . [n, oc]` (n = b*oh*ow), which is
+ * the filter's `[fh, fw, ic, oc]` as it lies. Replaces aelab's wasm kernel (wasm-conv.ts),
+ * whose patch copies are JS loops.
+ */
+function conv2DBackpropFilterKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+    const attrs = args.attrs as {
+      strides: number | [number, number]; pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
+      dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
+    };
+    const info = x.shape.length === 4 && attrs.filterShape?.length === 4 && (attrs.dataFormat ?? 'NHWC') === 'NHWC'
+      ? tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast')
+      : null;
+    if (!info || x.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, info.outShape)) {
+      count('Conv2DBackpropFilter', false);
+      return previous(args);
+    }
+    count('Conv2DBackpropFilter', true);
+    const backend = args.backend as WasmBackend;
+    const M = info.batchSize * info.outHeight * info.outWidth, K = info.filterHeight * info.filterWidth * info.inChannels, oc = info.outChannels;
+    const out = backend.makeOutput(attrs.filterShape, 'float32');
+    if (K * oc === 0) return out;
+    if (M === 0) {
+      new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, out), K * oc).fill(0);
+      return out;
+    }
+    const cols = im2col(backend, x, info);
+    try {
+      (addon as Addon).sgemm(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer, 1, K, oc, M,
+        offsetOf(backend, cols), 0, K, 1,
+        offsetOf(backend, dy), 0, oc, 0,
+        offsetOf(backend, out), K * oc, oc,
+        -1, 0, 0, 0,
+      );
+    } finally {
+      if (cols !== x) backend.disposeData(cols.dataId);
     }
     return out;
   };
@@ -484,6 +538,7 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Mean: (p) => reduceKernel('Mean', p),
   Conv2D: (p) => convKernel('Conv2D', p),
   FusedConv2D: (p) => convKernel('FusedConv2D', p),
+  Conv2DBackpropFilter: conv2DBackpropFilterKernel,
   Slice: sliceKernel,
   PadV2: padKernel,
   Identity: (p) => shareKernel('Identity', p),

@@ -2,7 +2,7 @@
 export * from './autoencoder';
 export { MLPAutoencoder, SimpleAutoencoder, FlexibleAutoencoder, DeepAutoencoder, TabularAutoencoder, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, type MLPConfig } from './mlp';
 export { AE, type AEConfig } from './ae';
-export { ConvAutoencoderBase, ConvAutoencoder, DeepConvAutoencoder, StridedConvAutoencoder, type ConvAutoencoderConfig, type DeepConvAutoencoderConfig, type StridedConvAutoencoderConfig, type DownsampleMode, type UpsampleMode } from './conv';
+export { ConvAutoencoderBase, ConvAutoencoder, DeepConvAutoencoder, StridedConvAutoencoder, ConvBottleneckAutoencoder, type ConvAutoencoderConfig, type DeepConvAutoencoderConfig, type StridedConvAutoencoderConfig, type ConvBottleneckConfig, type DownsampleMode, type UpsampleMode } from './conv';
 export { StackedAutoencoder, TiedDense, type StackedConfig } from './stacked';
 export { SparseAutoencoder, type SparseConfig, type SparsityPenalty } from './sparse';
 export { VAE, ConvVAE, VariationalAutoencoder, type VAEConfig, type ConvVAEConfig, type VAEForwardOutput } from './vae';

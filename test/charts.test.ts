@@ -105,6 +105,12 @@ describe('charts (vega-lite specs rendered headless to SVG)', () => {
     assert.equal(marks(svg, 'rect'), 12);
     assert.equal(marks(svg, 'text'), 12);
     assert.deepEqual(axisTitles(svg).sort(), ['pred', 'true']);
+    // twenty columns labelled with decimals would run into each other: the labels turn
+    const wide = [];
+    for (let c = 0; c < 20; c++) for (let r = 0; r < 2; r++) wide.push({ z1: Number((-2.85 + 0.3 * c).toFixed(2)), z2: r, n: c });
+    const xAxis = (spec: Record<string, unknown>) => ((spec.layer as { encoding: { x: { axis: { labelAngle: number } } } }[])[0].encoding.x.axis.labelAngle);
+    assert.equal(xAxis(heatmapChart(wide, { x: 'z1', y: 'z2', value: 'n' })), -45);
+    assert.equal(xAxis(heatmapChart(rows, { x: 'pred', y: 'true', value: 'n' })), 0);
   });
 
   it('rocChart: a line per curve over the chance diagonal, AUC in the legend', async () => {

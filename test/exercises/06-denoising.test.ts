@@ -1,10 +1,9 @@
 // Grading tests for notebook 06 (seed 000 Part 2, seed 004's convolutional denoiser):
 // the claims the notebook makes, checked on small real MNIST subsets.
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../../src/lib/data/mnist';
 import { Dataset, disposeDataset } from '../../src/lib/data/dataset';
-import { batches, disposeBatch } from '../../src/lib/data/batches';
+import { noisyCopy } from '../../src/lib/data/batches';
 import { StridedConvAutoencoder } from '../../src/lib/models/conv';
 import { fit } from '../../src/lib/train/fit';
 import { compareNoiseLevels, NoiseLevelRow } from '../../src/lib/analysis';
@@ -12,14 +11,6 @@ import { compareNoiseLevels, NoiseLevelRow } from '../../src/lib/analysis';
 const log = (...a: unknown[]) => {
   if (process.env.AELAB_TEST_VERBOSE) console.log(...a);
 };
-
-/** One fixed noisy copy of every image: training on it makes the loss compare against the noisy input. */
-function noisyCopy(ds: Dataset, std: number, seed: number): Dataset {
-  const parts = [...batches(ds, { batchSize: 500, shuffle: false, noise: { std }, seed })];
-  const x = tf.concat(parts.map((b) => b.x));
-  parts.forEach(disposeBatch);
-  return { x };
-}
 
 describe('exercises 06: denoising (seed 000 Part 2, seed 004)', () => {
   let train: Dataset;
@@ -29,7 +20,7 @@ describe('exercises 06: denoising (seed 000 Part 2, seed 004)', () => {
   before(async function () {
     this.timeout(120000);
     ({ train, test } = await loadMnist({ trainSize: 1000, testSize: 500, seed: 1 }));
-    const noisy = noisyCopy(train, 0.5, 7);
+    const noisy = noisyCopy(train, { std: 0.5 }, 7);
     // Seed 004's strided convolutional autoencoder, three ways (BCE and lr 3e-3, batch 16: on
     // 1,000 images it learns within two epochs, where MSE at 1e-3 has not left the blank output yet).
     for (const [name, set, noise] of [

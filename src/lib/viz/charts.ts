@@ -175,7 +175,8 @@ export function barChart(rows: Rows, o: ChartOptions & { x: string; y: string; e
   }
   const barEnc: Record<string, unknown> = {
     ...shared,
-    [val]: { field: o.y, type: 'quantitative', title: valTitle, scale: log ? { type: 'log' } : { zero: true } },
+    // Stacked bars start at 0, which a log scale cannot show (no ticks, a warning): unstacked, they start at the domain's low end.
+    [val]: { field: o.y, type: 'quantitative', title: valTitle, scale: log ? { type: 'log' } : { zero: true }, ...(log ? { stack: null } : {}) },
     tooltip: [{ field: o.x }, ...(o.color ? [{ field: o.color }] : []), { field: o.y, format: '.4~g' }, ...(o.error ? [{ field: o.error, title: `${o.error} (±)`, format: '.4~g' }] : [])],
   };
   barEnc.color = o.color ? nominalColor(o.color, o.color, true) : { value: CLASS_COLORS[0] };

@@ -7,7 +7,7 @@ import { scatterChart } from '../src/lib/viz/charts';
 import { decodePng, encodePng, imageGrid } from '../src/lib/viz/image';
 import { inNotebook, show } from '../src/lib/viz/show';
 import { imageStrip, imageStripRaster, saveImageStrip } from '../src/lib/viz/strip';
-import { GLYPH_HEIGHT, measureText } from '../src/lib/viz/font';
+import { GLYPH_HEIGHT, hasGlyph, measureText } from '../src/lib/viz/font';
 
 /** Runs `fn` with console.log captured. */
 async function captureLog<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
@@ -159,6 +159,11 @@ describe('labelled image strips', () => {
     assert.equal(titled.width, 8 + measureText(title, 2) + 8);
     assert.throws(() => imageStrip([{ label: 'a', images: x, captions: ['1', '2', '3'] }]), /rows\[0\].captions must be at most one caption per image \(2\)/);
     x.dispose();
+  });
+
+  it('the label font draws every printable ASCII character (no hollow boxes in labels such as "20 @ 8 bit")', () => {
+    const missing = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i)).filter((c) => !hasGlyph(c));
+    assert.deepEqual(missing, []);
   });
 
   it('saves a PNG and names bad rows', () => {

@@ -16,7 +16,7 @@ import { psnrOf } from './common';
 import { encodeDataset } from './encode';
 import { latentGeometry } from './geometry';
 import { interpolate, interpolationSmoothness } from './interpolation';
-import { pairwiseDistances, smallestIndices } from './distances';
+import { knnLabelAgreement } from '../apps/clustering';
 import { Table, withFrame } from './table';
 
 /** One model's line of the comparison. */
@@ -253,11 +253,7 @@ export async function latentQuality(model: Autoencoder, ds: Dataset, options: La
   const g = latentGeometry(x, codes, { numSamples: codes.n, pairSamples: Math.min(500, codes.n), seed });
   x.dispose();
   const labels = codes.labels!;
-  const dist = pairwiseDistances(codes);
-  let hits = 0;
-  for (let i = 0; i < codes.n; i++) {
-    for (const j of smallestIndices(dist, k + 1, i * codes.n, codes.n)) if (j !== i && labels[j] === labels[i]) hits++;
-  }
+  const agreement = knnLabelAgreement(codes, labels, { k }).overall;
   // Interpolations between random pairs of examples with different labels.
   const y = hostData(ds.y);
   const rng = new Rng(seed + 7);
@@ -282,7 +278,7 @@ export async function latentQuality(model: Autoencoder, ds: Dataset, options: La
     distanceCorrelation: g.distanceCorrelation,
     neighbourhoodPreservation: g.neighbourhoodPreservation,
     neighbourhoodChance: g.neighbourhoodChance,
-    labelAgreement: hits / (codes.n * k),
+    labelAgreement: agreement,
     samples: codes.n,
     pairs: done,
   };

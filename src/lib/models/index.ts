@@ -10,3 +10,4 @@ export { EncoderClassifier, type ClassifierConfig } from './classifier';
 export { GAN, type GANConfig } from './gan';
 export { type HiddenActivation } from './layers';
 export { loadModel as load, saveModel, registerModel, registeredModels, createModel, MODEL_FORMAT, type ModelFactory } from './io';
+export { SaveError, loadWeights, readWeights } from './io';

@@ -33,7 +33,6 @@ import { sampleIndices } from '../analysis/common';
 import { adjustedRandIndex, kmeansBest, normalizedMutualInfo, silhouetteScore } from '../apps/clustering';
 import { ARCHITECTURES, STUDY_MODELS, StudyArchitecture } from './architectures';
 import { IMAGE_CAPTIONS, ModelImages, ModelMetrics, StudyData, analyzeModel, disposeStudyData } from './analyze';
-import { registerStudyModels } from './conv';
 import { ProfileName, StudyProfile, profile as profileByName } from './profiles';
 import { REPORT_FORMAT, StudyModelReport, StudyReport, recommend, renderHtml } from './report';
 import { TrainingSummary, epochsOf, trainArchitecture } from './training';
@@ -148,7 +147,6 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyResult>
   };
 
   await initBackend({ quiet: true });
-  registerStudyModels();
   try {
     fs.mkdirSync(path.join(out, 'models'), { recursive: true });
   } catch (err) {

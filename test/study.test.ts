@@ -1,7 +1,8 @@
 // `aelab study` (what `npm start` runs): the seven architectures trained and analysed
 // through the built command line on real MNIST, the report opened in headless Chromium,
 // and the study directory reused by a second run. Uses the hidden `--profile test` (a few
-// hundred images, one epoch) to stay within the test suite's time.
+// hundred images, one epoch) unless AELAB_STUDY_PROFILE names another (CI runs the first two
+// tests again with `quick`, the profile users start with, and keeps the screenshot and report).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,13 +17,14 @@ import { recommend, type StudyModelReport, type StudyReport } from '../src/lib/s
 const root = path.resolve(__dirname, '..');
 const bin = path.join(root, 'dist', 'cli', 'main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PROFILE = process.env.AELAB_STUDY_PROFILE ?? 'test';
 const IMAGES = ['reconstruction', 'failures', 'interpolation', 'noise', 'samples'];
 const GLOBAL_CHARTS = ['psnr', 'efficiency', 'learning', 'per-class', 'roc', 'clustering', 'transfer', 'geometry', 'noise', 'smoothness', 'speed'];
 
 /** Runs the built `aelab` command as a user would; returns its result and wall-clock seconds. */
 function aelab(...args: string[]) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, AELAB_BACKEND: '' }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, AELAB_BACKEND: '' }, timeout: 900_000 });
   return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -30,7 +32,7 @@ const readReport = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'r
 const mtime = (file: string) => fs.statSync(file).mtimeMs;
 
 describe('aelab study: the final-project report', function () {
-  this.timeout(300_000);
+  this.timeout(900_000);
   let tmp: string;
   let out: string;
   let first: ReturnType<typeof aelab>;
@@ -39,7 +41,7 @@ describe('aelab study: the final-project report', function () {
     if (!fs.existsSync(path.join(root, 'dist', 'cli', 'study.js'))) throw new Error('dist/cli/study.js is missing: run `npm run build` first (npm test does)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-study-'));
     out = path.join(tmp, 'study');
-    first = aelab('study', '--profile', 'test', '--out', out);
+    first = aelab('study', '--profile', PROFILE, '--out', out);
   });
 
   after(() => {
@@ -60,7 +62,7 @@ describe('aelab study: the final-project report', function () {
     assert.match(first.stderr, /pretraining block 4\/4/);
     const report = readReport(out);
     assert.equal(report.format, 'aelab-study/1');
-    assert.equal(report.profile.name, 'test');
+    assert.equal(report.profile.name, PROFILE);
     assert.equal(report.anomalyClass, 9);
     assert.deepEqual(report.normalClasses, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual(report.failures, []);
@@ -136,7 +138,8 @@ describe('aelab study: the final-project report', function () {
         ids: string[];
       };
       fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
-      await page.screenshot({ path: path.join(root, 'test-output', 'study.png'), fullPage: true });
+      await page.screenshot({ path: path.join(root, 'test-output', `study-${PROFILE}.png`), fullPage: true });
+      if (PROFILE !== 'test') fs.copyFileSync(path.join(out, 'index.html'), path.join(root, 'test-output', `study-${PROFILE}.html`));
       await page.close();
       assert.deepEqual(problems, []);
       // The comparison table: one row per architecture, a cell per column.

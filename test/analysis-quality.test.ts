@@ -91,7 +91,11 @@ describe('analysis: failure modes, reconstructions, noise, feature maps, compari
     const spec = perClassErrorChart(result);
     const layers = spec.layer as { mark: { type: string } }[];
     assert.deepEqual(layers.map((l) => l.mark.type), ['bar', 'errorbar']);
-    assert.ok(errorHistogramChart(result, { labels: hostData(test.y!) }).mark);
+    const hist = errorHistogramChart(result, { labels: hostData(test.y!) });
+    assert.ok(hist.mark);
+    // the legend follows data order: the rows come sorted by class, so it reads 0, 1, ..., 9
+    const classes = (hist.data as { values: { class: string }[] }).values.map((r) => r.class);
+    assert.deepEqual([...new Set(classes)], ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
   });
 
   it('shows the per-class table as a danfojs DataFrame', function () {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/lib/random';
-import { auc, percentile, ratesAtPercentiles, rocAuc, rocCurve, thresholdForTpr } from '../src/lib/apps/roc';
-import { adjustedRandIndex, contingencyTable, kmeansBest, normalizedMutualInfo, silhouetteSamples, silhouetteScore } from '../src/lib/apps/clustering';
+import { auc, bestF1Point, metricsAtThresholds, percentile, ratesAtPercentiles, rocAuc, rocCurve, thresholdForTpr } from '../src/lib/apps/roc';
+import { adjustedRandIndex, clusterConfusion, clusterConfusionRows, contingencyTable, kmeansBest, knnLabelAgreement, normalizedMutualInfo, silhouetteSamples, silhouetteScore } from '../src/lib/apps/clustering';
 import { fitQuantizer, psnr, quantizeCodes } from '../src/lib/apps/compression';
 import { balancedIndices } from '../src/lib/apps/semisupervised';
 
@@ -125,6 +125,37 @@ describe('apps: ROC and AUC', () => {
   });
 });
 
+describe('apps: precision, recall and F1 at thresholds', () => {
+  // scores and labels: positives at 0.9, 0.8, 0.4; negatives at 0.7, 0.3, 0.2, 0.1
+  const scores = [0.9, 0.8, 0.7, 0.4, 0.3, 0.2, 0.1];
+  const labels = [1, 1, 0, 1, 0, 0, 0];
+
+  it('counts flags strictly above each threshold and derives precision, recall, F1, FPR and accuracy', () => {
+    const [a, b, c] = metricsAtThresholds(scores, labels, [0.75, 0.35, 1]);
+    // > 0.75: TP 2, FP 0 -> precision 1, recall 2/3, F1 0.8
+    assert.deepEqual([a.truePositives, a.falsePositives, a.falseNegatives, a.trueNegatives], [2, 0, 1, 4]);
+    assert.equal(a.precision, 1);
+    assert.equal(a.recall, 2 / 3);
+    assert.ok(Math.abs(a.f1 - 0.8) < 1e-12);
+    assert.equal(a.accuracy, 6 / 7);
+    // > 0.35: TP 3, FP 1 -> precision 3/4, recall 1, F1 6/7, FPR 1/4
+    assert.deepEqual([b.precision, b.recall, b.fpr], [0.75, 1, 0.25]);
+    assert.ok(Math.abs(b.f1 - 6 / 7) < 1e-12);
+    // nothing flagged: no false alarm (precision 1), nothing found (recall 0, F1 0)
+    assert.deepEqual([c.precision, c.recall, c.f1], [1, 0, 0]);
+    assert.throws(() => metricsAtThresholds(scores, [1, 1, 1, 1, 1, 1, 1], [0.5]), /both classes/);
+  });
+
+  it('finds the best F1 over every ROC threshold', () => {
+    const best = bestF1Point(rocCurve(scores, labels));
+    // flagging >= 0.4 (TP 3, FP 1) gives F1 6/7, the best; >= 0.8 gives 0.8
+    assert.equal(best.threshold, 0.4);
+    assert.ok(Math.abs(best.f1 - 6 / 7) < 1e-12);
+    assert.equal(best.truePositives, 3);
+    assert.equal(best.falsePositives, 1);
+  });
+});
+
 describe('apps: clustering metrics', () => {
   it('silhouette: a textbook example on a line, value by value', async () => {
     // A = {1, 2}, B = {5, 6, 7}: s = (b - a) / max(a, b) with mean distances
@@ -197,6 +228,66 @@ describe('apps: clustering metrics', () => {
     assert.equal(fast.engine, 'tfjs');
     assert.deepEqual(fast.labels, km.labels);
     assert.ok(Math.abs(fast.inertia - km.inertia) < 1e-6 * km.inertia);
+  });
+});
+
+describe('apps: neighbour agreement and cluster confusion', () => {
+  it('kNN label agreement: a hand-computed case on a line, per class and against chance', () => {
+    // 0, 1, 2 | 10, 11, 12.5 with labels 0 0 1 | 1 1 1, k = 2: the hits are 1, 1, 0 | 2, 2, 2
+    const a = knnLabelAgreement([[0], [1], [2], [10], [11], [12.5]], [0, 0, 1, 1, 1, 1], { k: 2 });
+    assert.equal(a.overall, 8 / 12);
+    assert.deepEqual(a.perClass, [
+      { label: 0, count: 2, agreement: 2 / 4 },
+      { label: 1, count: 4, agreement: 6 / 8 },
+    ]);
+    // random neighbours: (2/6)(1/5) + (4/6)(3/5) = 7/15
+    assert.ok(Math.abs(a.chance - 7 / 15) < 1e-15);
+    assert.equal(a.k, 2);
+    assert.equal(a.n, 6);
+  });
+
+  it('kNN label agreement: a point is never its own neighbour, even next to an exact duplicate', () => {
+    // each point's only neighbour at distance 0 is its duplicate, which has the other label
+    const a = knnLabelAgreement([[0], [0], [5], [5]], [0, 1, 1, 0], { k: 1 });
+    assert.equal(a.overall, 0);
+    assert.throws(() => knnLabelAgreement([[0], [1]], [0, 1], { k: 2 }), /k/);
+    assert.throws(() => knnLabelAgreement([[0], [1], [2]], [0, 1]), /labels/);
+  });
+
+  it('kNN label agreement: blocks that do not divide n give the brute-force float64 answer', () => {
+    const rng = new Rng(7);
+    const n = 101;
+    const labels = Array.from({ length: n }, (_, i) => i % 3);
+    const points = labels.map((l) => Array.from({ length: 5 }, (_, t) => (t === l ? 1.5 : 0) + rng.normal()));
+    const k = 5;
+    let hits = 0;
+    points.forEach((p, i) => {
+      const order = points
+        .map((q, j) => ({ j, d: q.reduce((s, v, t) => s + (v - p[t]) ** 2, 0) }))
+        .filter((e) => e.j !== i)
+        .sort((x, y) => x.d - y.d || x.j - y.j);
+      for (const e of order.slice(0, k)) if (labels[e.j] === labels[i]) hits++;
+    });
+    const a = knnLabelAgreement(tf.tensor2d(points), labels, { k, blockSize: 16 });
+    assert.equal(a.overall, hits / (n * k));
+    assert.ok(a.overall > a.chance + 0.1, `${a.overall} vs chance ${a.chance}`);
+  });
+
+  it('cluster confusion: clusters ordered by their majority class, purity, unclaimed classes', () => {
+    const c = clusterConfusion([0, 0, 0, 1, 1, 2, 2, 2], [5, 5, 7, 7, 7, 3, 3, 5]);
+    assert.deepEqual(c.classes, [0, 1, 2]);
+    assert.deepEqual(c.clusters, [5, 7, 3]);
+    assert.deepEqual(c.majority, [0, 1, 2]);
+    assert.deepEqual(c.counts, [[2, 1, 0], [0, 2, 0], [1, 0, 2]]);
+    assert.deepEqual(c.sizes, [3, 3, 2]);
+    assert.equal(c.purity, 6 / 8);
+    assert.deepEqual(c.unclaimed, []);
+    assert.deepEqual(clusterConfusionRows(c, ['zero', 'one', 'two'])[2], { class: 'two', 'c5→zero': 1, 'c7→one': 0, 'c3→two': 2 });
+    // two classes merged into one cluster (a tie goes to the lower class): class 1 is claimed by none
+    const merged = clusterConfusion([0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1]);
+    assert.deepEqual(merged.majority, [0, 2]);
+    assert.deepEqual(merged.unclaimed, [1]);
+    assert.equal(merged.purity, 4 / 6);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { batches, batchCount, disposeBatch } from '../src/lib/data/batches';
+import { batches, batchCount, disposeBatch, noisyCopy } from '../src/lib/data/batches';
 import { Dataset, disposeDataset, hostData } from '../src/lib/data/dataset';
 import { loadMnist } from '../src/lib/data/mnist';
 import { ArgumentError } from '../src/lib/errors';
@@ -79,6 +79,19 @@ describe('batches', () => {
     assert.deepEqual(Array.from(again.x.dataSync()), Array.from(noisy));
     disposeBatch(b);
     disposeBatch(again);
+  });
+
+  it('noisyCopy: one fixed noisy copy with the batches\' seeded noise, labels kept, the original untouched', () => {
+    const clean = Array.from(test.x.dataSync());
+    const copy = noisyCopy(test, { std: 0.3 }, 5);
+    const b = batches(test, { batchSize: 10, shuffle: false, noise: { std: 0.3 }, seed: 5 }).next().value!;
+    assert.deepEqual(Array.from(copy.x.dataSync()), Array.from(b.x.dataSync()));
+    assert.notDeepEqual(Array.from(copy.x.dataSync()), clean);
+    assert.deepEqual(Array.from(test.x.dataSync()), clean);
+    assert.deepEqual(Array.from(copy.y!.dataSync()), Array.from(test.y!.dataSync()));
+    disposeBatch(b);
+    disposeDataset(copy);
+    assert.ok(!test.y!.isDisposed, 'the copy owns its labels');
   });
 
   it('allows batch size 1 and the whole set, and rejects larger or fractional sizes', () => {

@@ -75,6 +75,20 @@ describe('charts (vega-lite specs rendered headless to SVG)', () => {
     assert.equal(marks(h, 'rect'), 3);
     // horizontal: the categories label the y axis (their labels are right-aligned)
     assert.match(h, /text-anchor="end"[^>]*>AE</);
+    // a log value axis over three decades gets its ticks and no "domain includes zero" warning
+    const params = [{ m: 'conv', p: 225 }, { m: 'deep-conv', p: 83905 }, { m: 'deep', p: 1144880 }];
+    const warn = console.warn;
+    const warnings: string[] = [];
+    console.warn = (...a: unknown[]) => void warnings.push(a.join(' '));
+    try {
+      const log = await renderSvg(barChart(params, { x: 'm', y: 'p', logY: true }));
+      assert.equal(marks(log, 'rect'), 3);
+      const labels = [...log.matchAll(/<g class="mark-text role-axis-label"[^>]*>(.*?)<\/g>/gs)].flatMap((m) => [...m[1].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((t) => t[1]));
+      assert.ok(labels.length >= 3 + 4, `axis labels: ${labels.join(' ')}`);
+    } finally {
+      console.warn = warn;
+    }
+    assert.deepEqual(warnings, []);
   });
 
   it('histogramChart: overlaid groups on shared bins; density integrates to 1 per group', async () => {
@@ -105,6 +119,12 @@ describe('charts (vega-lite specs rendered headless to SVG)', () => {
     assert.equal(marks(svg, 'rect'), 12);
     assert.equal(marks(svg, 'text'), 12);
     assert.deepEqual(axisTitles(svg).sort(), ['pred', 'true']);
+    // twenty columns labelled with decimals would run into each other: the labels turn
+    const wide = [];
+    for (let c = 0; c < 20; c++) for (let r = 0; r < 2; r++) wide.push({ z1: Number((-2.85 + 0.3 * c).toFixed(2)), z2: r, n: c });
+    const xAxis = (spec: Record<string, unknown>) => ((spec.layer as { encoding: { x: { axis: { labelAngle: number } } } }[])[0].encoding.x.axis.labelAngle);
+    assert.equal(xAxis(heatmapChart(wide, { x: 'z1', y: 'z2', value: 'n' })), -45);
+    assert.equal(xAxis(heatmapChart(rows, { x: 'pred', y: 'true', value: 'n' })), 0);
   });
 
   it('rocChart: a line per curve over the chance diagonal, AUC in the legend', async () => {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/lib/data/mnist';
 import { Dataset, disposeDataset } from '../src/lib/data/dataset';
 import { ArgumentError } from '../src/lib/errors';
-import { ConvAutoencoder, ConvAutoencoderBase, DeepConvAutoencoder, StridedConvAutoencoder } from '../src/lib/models/conv';
+import { ConvAutoencoder, ConvAutoencoderBase, ConvBottleneckAutoencoder, DeepConvAutoencoder, StridedConvAutoencoder } from '../src/lib/models/conv';
 import { loadModel, registeredModels } from '../src/lib/models/io';
 import { conv2d, conv2dTranspose, UpsampleBilinear } from '../src/lib/models/layers';
 import { Rng } from '../src/lib/random';
@@ -46,6 +46,14 @@ const CASES: Case[] = [
   // seed 004: Conv(1,16,3,s2,p1), Conv(16,32,3,s2,p1) ; ConvT(32,16,3,s2,p1,op1), ConvT(16,1,3,s2,p1,op1)
   { label: 'strided-conv (transpose)', make: (seed) => new StridedConvAutoencoder({ seed }), latent: [7, 7, 32], params: conv(1, 16, 3) + conv(16, 32, 3) + conv(32, 16, 3) + conv(16, 1, 3), features: [14, 14, 16] },
   { label: 'strided-conv (upsample-conv)', make: (seed) => new StridedConvAutoencoder({ upsample: 'upsample-conv', seed }), latent: [7, 7, 32], params: conv(1, 16, 3) + conv(16, 32, 3) + conv(32, 16, 3) + conv(16, 1, 3), features: [14, 14, 16] },
+  // the study's conv model: seed 004's strided encoder, Linear(7*7*32, 32) ; Linear(32, 7*7*32)+ReLU, the strided decoder
+  {
+    label: 'conv-bottleneck',
+    make: (seed) => new ConvBottleneckAutoencoder({ seed }),
+    latent: [32],
+    params: conv(1, 16, 3) + conv(16, 32, 3) + (49 * 32 * 32 + 32) + (32 * 49 * 32 + 49 * 32) + conv(32, 16, 3) + conv(16, 1, 3),
+    features: [14, 14, 16],
+  },
 ];
 
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -227,7 +235,7 @@ describe('convolutional autoencoders', () => {
   });
 
   it('registers conv, deep-conv and strided-conv for models.load', () => {
-    for (const name of ['conv', 'deep-conv', 'strided-conv']) assert.ok(registeredModels().includes(name), name);
+    for (const name of ['conv', 'deep-conv', 'strided-conv', 'conv-bottleneck']) assert.ok(registeredModels().includes(name), name);
   });
 
   for (const c of CASES) {

@@ -7,7 +7,7 @@ import { scatterChart } from '../src/lib/viz/charts';
 import { decodePng, encodePng, imageGrid } from '../src/lib/viz/image';
 import { inNotebook, show } from '../src/lib/viz/show';
 import { imageStrip, imageStripRaster, saveImageStrip } from '../src/lib/viz/strip';
-import { measureText } from '../src/lib/viz/font';
+import { GLYPH_HEIGHT, hasGlyph, measureText } from '../src/lib/viz/font';
 
 /** Runs `fn` with console.log captured. */
 async function captureLog<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
@@ -141,6 +141,29 @@ describe('labelled image strips', () => {
     for (let y = y0; y < y0 + 56; y++) for (let x = 8; x < 8 + labelCol; x++) if (px(x, y) < 100) ink++;
     assert.ok(ink > 50, `label pixels: ${ink}`);
     tf.dispose([a, b]);
+  });
+
+  it('captions each image under it, and widens the picture for a long title instead of cutting it', () => {
+    const x = tf.zeros([2, 28, 28, 1]);
+    const plain = imageStripRaster([{ label: 'a', images: x }], { margin: 8, gap: 2, scale: 2, fontScale: 2 });
+    const captioned = imageStripRaster([{ label: 'a', images: x, captions: ['0.0123', '0.5'] }], { margin: 8, gap: 2, scale: 2, fontScale: 2 });
+    // captions take one line of the font one size down (scale 1), plus 2 px
+    assert.equal(captioned.height, plain.height + GLYPH_HEIGHT * 1 + 2);
+    const px = (img: typeof plain, x0: number, y0: number) => img.data[4 * (y0 * img.width + x0)];
+    let ink = 0;
+    const labelCol = measureText('a', 2) + 8;
+    for (let y = plain.height - 8; y < captioned.height - 8; y++) for (let xx = 8 + labelCol; xx < captioned.width - 8; xx++) if (px(captioned, xx, y) < 200) ink++;
+    assert.ok(ink > 20, `caption pixels under the images: ${ink}`);
+    const title = 'a title much longer than two small images side by side';
+    const titled = imageStripRaster([{ label: 'a', images: x }], { title, margin: 8, gap: 2, scale: 2, fontScale: 2 });
+    assert.equal(titled.width, 8 + measureText(title, 2) + 8);
+    assert.throws(() => imageStrip([{ label: 'a', images: x, captions: ['1', '2', '3'] }]), /rows\[0\].captions must be at most one caption per image \(2\)/);
+    x.dispose();
+  });
+
+  it('the label font draws every printable ASCII character (no hollow boxes in labels such as "20 @ 8 bit")', () => {
+    const missing = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i)).filter((c) => !hasGlyph(c));
+    assert.deepEqual(missing, []);
   });
 
   it('saves a PNG and names bad rows', () => {

@@ -1,9 +1,10 @@
 // `aelab study` (what `npm start` runs): the seven architectures trained and analysed
 // through the built command line on real MNIST, the report opened in headless Chromium,
 // and the study directory reused by a second run. Uses the hidden `--profile test` (a few
-// hundred images, one epoch) to stay within the test suite's time.
+// hundred images, one epoch) unless AELAB_STUDY_PROFILE names another (CI runs the first two
+// tests again with `quick`, the profile users start with, and keeps the screenshot and report).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,13 +17,14 @@ import { recommend, type StudyModelReport, type StudyReport } from '../src/lib/s
 const root = path.resolve(__dirname, '..');
 const bin = path.join(root, 'dist', 'cli', 'main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PROFILE = process.env.AELAB_STUDY_PROFILE ?? 'test';
 const IMAGES = ['reconstruction', 'failures', 'interpolation', 'noise', 'samples'];
 const GLOBAL_CHARTS = ['psnr', 'efficiency', 'learning', 'per-class', 'roc', 'clustering', 'transfer', 'geometry', 'noise', 'smoothness', 'speed'];
 
 /** Runs the built `aelab` command as a user would; returns its result and wall-clock seconds. */
 function aelab(...args: string[]) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, AELAB_BACKEND: '' }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, AELAB_BACKEND: '' }, timeout: 900_000 });
   return { ...r, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -30,7 +32,7 @@ const readReport = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'r
 const mtime = (file: string) => fs.statSync(file).mtimeMs;
 
 describe('aelab study: the final-project report', function () {
-  this.timeout(300_000);
+  this.timeout(900_000);
   let tmp: string;
   let out: string;
   let first: ReturnType<typeof aelab>;
@@ -39,7 +41,7 @@ describe('aelab study: the final-project report', function () {
     if (!fs.existsSync(path.join(root, 'dist', 'cli', 'study.js'))) throw new Error('dist/cli/study.js is missing: run `npm run build` first (npm test does)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-study-'));
     out = path.join(tmp, 'study');
-    first = aelab('study', '--profile', 'test', '--out', out);
+    first = aelab('study', '--profile', PROFILE, '--out', out);
   });
 
   after(() => {
@@ -60,7 +62,7 @@ describe('aelab study: the final-project report', function () {
     assert.match(first.stderr, /pretraining block 4\/4/);
     const report = readReport(out);
     assert.equal(report.format, 'aelab-study/1');
-    assert.equal(report.profile.name, 'test');
+    assert.equal(report.profile.name, PROFILE);
     assert.equal(report.anomalyClass, 9);
     assert.deepEqual(report.normalClasses, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual(report.failures, []);
@@ -136,7 +138,8 @@ describe('aelab study: the final-project report', function () {
         ids: string[];
       };
       fs.mkdirSync(path.join(root, 'test-output'), { recursive: true });
-      await page.screenshot({ path: path.join(root, 'test-output', 'study.png'), fullPage: true });
+      await page.screenshot({ path: path.join(root, 'test-output', `study-${PROFILE}.png`), fullPage: true });
+      if (PROFILE !== 'test') fs.copyFileSync(path.join(out, 'index.html'), path.join(root, 'test-output', `study-${PROFILE}.html`));
       await page.close();
       assert.deepEqual(problems, []);
       // The comparison table: one row per architecture, a cell per column.
@@ -200,17 +203,53 @@ describe('aelab study: the final-project report', function () {
     assert.deepEqual(report.models.map((m) => [m.name, m.status]), [['shallow', 'trained'], ['sparse', 'trained']]);
   });
 
+  it('Ctrl-C in a model\'s training exits with 130; the next run resumes that model to the weights of an uninterrupted one', async () => {
+    const args = (dir: string) => ['study', '--profile', 'test', '--models', 'shallow', '--epochs', '30', '--out', dir];
+    const env = { ...process.env, AELAB_BACKEND: '' };
+    const run = path.join(tmp, 'interrupted');
+    const ref = path.join(tmp, 'uninterrupted');
+    const exited = (p: ReturnType<typeof spawn>) => new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    const refDone = exited(spawn(process.execPath, [bin, ...args(ref)], { cwd: root, env, stdio: 'ignore' }));
+    const child = spawn(process.execPath, [bin, ...args(run)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const done = exited(child);
+    const checkpoint = path.join(run, 'models', 'shallow', 'checkpoints', 'last', 'training.json');
+    while (!fs.existsSync(checkpoint)) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGINT');
+    assert.equal(await done, 130, stderr.slice(-2000));
+    assert.match(stderr, /aelab: training interrupted .*a resumable checkpoint is in/);
+    assert.match(stderr, /continue with: aelab study --resume --profile test --out .* --models shallow --epochs 30/);
+    assert.ok(!fs.existsSync(path.join(run, 'models', 'shallow', 'model')), 'no model saved from an interrupted training');
+
+    const resumed = aelab('study', '--resume', ...args(run).slice(1));
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /\[1\/1\] shallow: resuming the interrupted training after epoch \d+/);
+    assert.match(resumed.stderr, /1 trained, 0 analysed, 0 reused/);
+    assert.ok(!fs.existsSync(path.join(run, 'models', 'shallow', 'checkpoints')), 'checkpoints removed once trained');
+    assert.equal(await refDone, 0);
+    const weights = (dir: string) => fs.readFileSync(path.join(dir, 'models', 'shallow', 'model', 'weights.bin'));
+    assert.ok(weights(run).equals(weights(ref)), 'same weights, bit for bit');
+    assert.equal(readReport(run).models[0].training.history.length, 30);
+  });
+
   it('rejects bad options with exit code 2, one error line and the usage line', () => {
     for (const [args, message] of [
       [['--profile', 'fast'], /--profile must be one of quick, standard, full/],
       [['--dataset', 'cifar'], /--dataset must be one of mnist, fashion-mnist/],
       [['--models', 'shallow,nope'], /--models must be a comma-separated list of .*unknown: nope/],
       [['--seed', '-1'], /--seed must be an integer >= 0/],
+      [['--epochs', 'abc'], /--epochs must be an integer >= 1/],
+      [['--bogus'], /unknown option '--bogus'/],
+      [['--resume', '--force'], /--resume and --force contradict each other/],
+      [['--resume'], /--resume: .*never holds no earlier study/],
     ] as [string[], RegExp][]) {
       const r = aelab('study', ...args, '--out', path.join(tmp, 'never'));
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, message);
-      assert.match(r.stderr, /Usage: aelab study/);
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('aelab: backend'));
+      assert.equal(lines.length, 2, r.stderr);
+      assert.match(lines[0], message);
+      assert.match(lines[1], /^Usage: aelab study /);
       assert.ok(!fs.existsSync(path.join(tmp, 'never')), 'nothing written');
     }
     const help = aelab('study', '--help');

@@ -8,7 +8,7 @@ import { AelabError } from '../lib/errors';
 import { version } from '../lib/version';
 import { findDatasets, loadMnist } from '../lib/data/mnist';
 import { AE } from '../lib/models/ae';
-import { fit, evaluateLoss } from '../lib/train/fit';
+import { fit, evaluateLoss, InterruptedError } from '../lib/train/fit';
 import { terminalProgress } from '../lib/train/progress';
 import { saveImage } from '../lib/viz/image';
 import { addTrainCommands } from './train';
@@ -27,7 +27,6 @@ export function program(): Command {
   const cli = new Command('aelab')
     .description('Build, train and analyse autoencoders on TensorFlow.js.')
     .version(version)
-    .showHelpAfterError('(run aelab --help for usage)')
     .exitOverride();
 
   cli
@@ -77,6 +76,10 @@ export function program(): Command {
   addTrainCommands(cli);
   registerExplore(cli);
   registerStudy(cli);
+  // Every usage error (unknown command or option, bad value, missing argument) prints one
+  // line, then the usage line of the command it concerns; main() turns it into exit code 2.
+  cli.showHelpAfterError(`Usage: aelab ${cli.usage()}  (aelab --help lists the commands)`);
+  for (const c of cli.commands) c.showHelpAfterError(`Usage: aelab ${c.name()} ${c.usage()}  (aelab ${c.name()} --help lists the options)`);
   return cli;
 }
 
@@ -88,6 +91,11 @@ export async function main(argv = process.argv): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors get code 2.
       return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof InterruptedError) {
+      // 128 + SIGINT, what shells report for a command stopped by Ctrl-C.
+      console.error(`aelab: ${err.message}`);
+      return 130;
     }
     if (err instanceof AelabError) {
       console.error(`aelab: ${err.message}`);

@@ -6,7 +6,8 @@
  * runs/ae/
  *   config.json        the command's settings, the model's config, the data, the results
  *   model/             the trained model (model.save; the best epoch's weights with --early-stop)
- *   checkpoints/       best/, last/ and checkpoint.json, written during training
+ *   checkpoints/       best/, last/ and checkpoint.json, written during training; last/ is
+ *                      also a resumable checkpoint (Ctrl-C writes one; --resume continues)
  *   history.json/.csv  one record per epoch
  *   snapshots/         reconstruction_<epoch>.png, sample_<epoch>.png (--snapshot-every)
  * ```
@@ -24,10 +25,12 @@ import { loadCsv } from '../lib/data/csv';
 import { loadFashionMnist, loadMnist } from '../lib/data/mnist';
 import * as models from '../lib/models';
 import type { Autoencoder } from '../lib/models/autoencoder';
-import { evaluate, fit, saveHistory } from '../lib/train/fit';
+import { InterruptedError, evaluate, fit, saveHistory } from '../lib/train/fit';
 import { LOSSES, LossName, Reduction } from '../lib/train/losses';
 import { OPTIMIZERS, OptimizerName } from '../lib/train/optimizers';
 import { terminalProgress } from '../lib/train/progress';
+import { checkpointProgress } from '../lib/train/checkpoint';
+import { handleInterrupt } from './interrupt';
 
 /** The options of `aelab train`, as parsed. */
 interface TrainOptions {
@@ -53,6 +56,7 @@ interface TrainOptions {
   dataset: string;
   label?: string;
   scale: 'minmax' | 'standard';
+  resume?: string;
 }
 
 /** What a run's `config.json` holds. */
@@ -136,6 +140,7 @@ export function addTrainCommands(cli: Command): void {
     .option('--snapshot-every <n>', 'write reconstruction and sample grids every n epochs (images only)', positiveInt('--snapshot-every'))
     .option('--seed <n>', 'seed of the weights, data choice, shuffle and noise', nonNegativeInt('--seed'), 1)
     .option('--out <dir>', 'run directory (default: runs/<model>)')
+    .option('--resume <run>', "continue an interrupted run from its checkpoint with the settings of its config.json (only --epochs may be given too)")
     .action(async (opts: TrainOptions) => {
       await trainCommand(opts, train);
     });
@@ -164,97 +169,153 @@ export function addTrainCommands(cli: Command): void {
 }
 
 async function trainCommand(o: TrainOptions, cmd: Command): Promise<void> {
+  if (o.resume !== undefined) return resumeCommand(o, cmd);
   const isCsv = o.dataset.startsWith('csv:');
   if (!isCsv && o.label !== undefined) cmd.error('error: --label applies to --dataset csv:PATH only', { exitCode: 2 });
   if (isCsv && o.snapshotEvery !== undefined) cmd.error('error: --snapshot-every needs an image dataset (mnist, fashion-mnist)', { exitCode: 2 });
   if (o.subset !== undefined && o.validation !== undefined && o.validation >= o.subset) {
     cmd.error(`error: --validation (${o.validation}) must be smaller than --subset (${o.subset})`, { exitCode: 2 });
   }
-  await initBackend();
-  const reduction: Reduction = o.reduction ?? (o.loss === 'bce' ? 'sum' : 'mean');
-  const out = path.resolve(o.out ?? path.join('runs', o.model));
   const spec: DataSpec = { dataset: o.dataset, seed: o.seed };
   if (isCsv) Object.assign(spec, { label: o.label, scale: o.scale });
   if (o.subset !== undefined) spec.subset = o.subset;
   if (o.validation !== undefined) spec.validation = o.validation;
   if (o.testSize !== undefined) spec.testSize = o.testSize;
+  const training: RunConfig['training'] = {
+    epochs: o.epochs,
+    lr: o.lr,
+    batchSize: o.batchSize,
+    loss: o.loss,
+    reduction: o.reduction ?? (o.loss === 'bce' ? 'sum' : 'mean'),
+    optimizer: o.optimizer,
+    seed: o.seed,
+    noise: o.noise ?? null,
+    clipNorm: o.clipNorm ?? null,
+    plateau: o.plateau === undefined ? null : { patience: o.plateau, factor: o.plateauFactor },
+    earlyStop: o.earlyStop ?? null,
+    snapshotEvery: o.snapshotEvery ?? null,
+  };
+  const modelConfig: Record<string, unknown> = { seed: o.seed };
+  if (o.latent !== undefined) modelConfig.latentDim = o.latent;
+  await runTraining(cmd, { out: path.resolve(o.out ?? path.join('runs', o.model)), spec, training, model: o.model, modelConfig, resume: false });
+}
 
+/** `aelab train --resume RUN`: the settings come from the run's config.json; only --epochs may change. */
+async function resumeCommand(o: TrainOptions, cmd: Command): Promise<void> {
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (key !== 'resume' && key !== 'epochs' && cmd.getOptionValueSource(key) === 'cli') {
+      cmd.error(`error: --resume takes the settings from the run's config.json; only --epochs may be given with it (not ${opt.long})`, { exitCode: 2 });
+    }
+  }
+  const run = path.resolve(o.resume!);
+  const config = readRunConfig(run);
+  if (!config.model?.name || !config.model.config) throw new AelabError(`${path.join(run, 'config.json')} has no model section: not written by aelab train`);
+  const last = path.join(run, 'checkpoints', 'last');
+  const reached = checkpointProgress(last);
+  if (!reached) console.error(`aelab: ${last} holds no checkpoint (stopped before the first epoch ended); training from the start`);
+  const training = { ...config.training };
+  if (cmd.getOptionValueSource('epochs') === 'cli') training.epochs = o.epochs;
+  await runTraining(cmd, { out: run, spec: config.data, training, model: config.model.name, modelConfig: config.model.config, resume: true, created: config.created });
+}
+
+/** One training run, fresh or resumed. */
+interface RunPlan {
+  out: string;
+  spec: DataSpec;
+  training: RunConfig['training'];
+  model: string;
+  /** The model's config (a fresh CSV run adds `inputDim` from the data). */
+  modelConfig: Record<string, unknown>;
+  resume: boolean;
+  /** When the run was first started (kept on resume). */
+  created?: string;
+}
+
+async function runTraining(cmd: Command, plan: RunPlan): Promise<void> {
+  const { out, spec, training: t } = plan;
+  const isCsv = spec.dataset.startsWith('csv:');
+  await initBackend();
   const data = await usageOnArgumentError(cmd, () => loadRunData(spec));
   let model: Autoencoder | undefined;
   let snapshotImages: tf.Tensor | undefined;
+  const interrupt = handleInterrupt('stopping after this batch and saving a checkpoint');
   try {
-    if (o.batchSize > datasetSize(data.train)) {
-      cmd.error(`error: --batch-size (${o.batchSize}) must be at most the ${datasetSize(data.train)} training examples`, { exitCode: 2 });
+    if (t.batchSize > datasetSize(data.train)) {
+      cmd.error(`error: --batch-size (${t.batchSize}) must be at most the ${datasetSize(data.train)} training examples`, { exitCode: 2 });
     }
-    const config: Record<string, unknown> = { seed: o.seed };
-    if (o.latent !== undefined) config.latentDim = o.latent;
-    if (isCsv) config.inputDim = data.features;
-    model = await usageOnArgumentError(cmd, async () => createModel(o.model, config));
+    const config = { ...plan.modelConfig };
+    if (isCsv && !plan.resume) config.inputDim = data.features;
+    model = await usageOnArgumentError(cmd, async () => createModel(plan.model, config));
     console.error(`aelab: ${model.name}, ${model.paramCount().toLocaleString('en-US')} parameters; ${datasetSize(data.train)} training examples` +
       `${data.validation ? `, ${datasetSize(data.validation)} validation` : ''}, ${datasetSize(data.test)} test; run directory ${out}`);
 
     const runConfig: RunConfig = {
       aelab: version,
-      created: new Date().toISOString(),
+      created: plan.created ?? new Date().toISOString(),
       model: { name: model.name, config: model.config, params: model.paramCount() },
       data: spec,
-      training: {
-        epochs: o.epochs,
-        lr: o.lr,
-        batchSize: o.batchSize,
-        loss: o.loss,
-        reduction,
-        optimizer: o.optimizer,
-        seed: o.seed,
-        noise: o.noise ?? null,
-        clipNorm: o.clipNorm ?? null,
-        plateau: o.plateau === undefined ? null : { patience: o.plateau, factor: o.plateauFactor },
-        earlyStop: o.earlyStop ?? null,
-        snapshotEvery: o.snapshotEvery ?? null,
-      },
+      training: t,
     };
-    // Written first, so that an interrupted run still says what it was.
+    // Written first, so that an interrupted run still says what it was (and can be resumed).
     writeFileAtomic(path.join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
 
-    if (o.snapshotEvery !== undefined) snapshotImages = tf.tidy(() => data.test.x.slice(0, Math.min(8, datasetSize(data.test))));
+    if (t.snapshotEvery !== null) snapshotImages = tf.tidy(() => data.test.x.slice(0, Math.min(8, datasetSize(data.test))));
     const t0 = performance.now();
     const m = model;
-    const history = await usageOnArgumentError(cmd, () =>
-      fit(m, data.train, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        lr: o.lr,
-        optimizer: o.optimizer,
-        loss: o.loss,
-        reduction,
-        seed: o.seed,
-        noise: o.noise === undefined ? undefined : { std: o.noise },
-        clipNorm: o.clipNorm,
-        plateau: o.plateau === undefined ? undefined : { patience: o.plateau, factor: o.plateauFactor },
-        earlyStopping: o.earlyStop === undefined ? undefined : { patience: o.earlyStop, restoreBest: true },
-        validationData: data.validation,
-        checkpointDir: path.join(out, 'checkpoints'),
-        snapshots: snapshotImages ? { dir: path.join(out, 'snapshots'), every: o.snapshotEvery!, images: snapshotImages, scale: 2 } : undefined,
-        progress: terminalProgress('train'),
-      }),
-    );
+    const checkpointDir = path.join(out, 'checkpoints');
+    let history;
+    try {
+      history = await usageOnArgumentError(cmd, () =>
+        fit(m, data.train, {
+          epochs: t.epochs,
+          batchSize: t.batchSize,
+          lr: t.lr,
+          optimizer: t.optimizer,
+          loss: t.loss,
+          reduction: t.reduction,
+          seed: t.seed,
+          noise: t.noise === null ? undefined : { std: t.noise },
+          clipNorm: t.clipNorm ?? undefined,
+          plateau: t.plateau ?? undefined,
+          earlyStopping: t.earlyStop === null ? undefined : { patience: t.earlyStop, restoreBest: true },
+          validationData: data.validation,
+          checkpointDir,
+          resume: plan.resume,
+          signal: interrupt.signal,
+          snapshots: snapshotImages ? { dir: path.join(out, 'snapshots'), every: t.snapshotEvery!, images: snapshotImages, scale: 2 } : undefined,
+          progress: terminalProgress('train'),
+          onTrainBegin: (info) => {
+            if (info.initialEpoch) console.error(`aelab: resuming after epoch ${info.initialEpoch} of ${info.epochs} from ${path.join(checkpointDir, 'last')}`);
+          },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof InterruptedError) {
+        if (err.history?.epochs.length) saveHistory(err.history, out);
+        if (err.checkpoint) console.error(`aelab: continue with: aelab train --resume ${out}`);
+      }
+      throw err;
+    }
     const seconds = (performance.now() - t0) / 1000;
     await model.save(path.join(out, 'model'));
     saveHistory(history, out);
-    const test = await evaluate(model, data.test, { loss: o.loss, reduction });
+    const test = await evaluate(model, data.test, { loss: t.loss, reduction: t.reduction });
     runConfig.result = { epochs: history.epochs.length, bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly, seconds, test };
     writeFileAtomic(path.join(out, 'config.json'), JSON.stringify(runConfig, null, 2) + '\n');
     const stopped = history.stoppedEarly ? ` (stopped early; weights of epoch ${history.restoredEpoch ?? history.epochs.length})` : '';
-    console.error(`aelab: ${history.epochs.length} epoch${history.epochs.length === 1 ? '' : 's'} in ${seconds.toFixed(1)} s${stopped}; test ${describeEvaluation(o.loss, reduction, test)}`);
+    console.error(`aelab: ${history.epochs.length} epoch${history.epochs.length === 1 ? '' : 's'} in ${seconds.toFixed(1)} s${stopped}; test ${describeEvaluation(t.loss, t.reduction, test)}`);
     console.log(out);
   } finally {
+    interrupt.dispose();
     snapshotImages?.dispose();
     model?.dispose();
     data.dispose();
   }
 }
 
-async function evaluateCommand(run: string, opts: { testSize?: number; noise?: number; json?: boolean }): Promise<void> {
+/** A run directory's config.json. */
+function readRunConfig(run: string): RunConfig {
   const configFile = path.join(run, 'config.json');
   if (!fs.existsSync(configFile)) throw new AelabError(`${configFile} does not exist: is ${run} a run directory written by aelab train?`);
   let config: RunConfig;
@@ -264,6 +325,11 @@ async function evaluateCommand(run: string, opts: { testSize?: number; noise?: n
     throw new AelabError(`${configFile} is not valid JSON (${(err as Error).message})`);
   }
   if (!config.data || !config.training) throw new AelabError(`${configFile} has no data or training section: not written by aelab train`);
+  return config;
+}
+
+async function evaluateCommand(run: string, opts: { testSize?: number; noise?: number; json?: boolean }): Promise<void> {
+  const config = readRunConfig(run);
   await initBackend({ quiet: opts.json === true });
   const model = await models.load(path.join(run, 'model'));
   const spec: DataSpec = { ...config.data, ...(opts.testSize !== undefined ? { testSize: opts.testSize } : {}) };

@@ -10,6 +10,10 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs';
+import { queueKernelSends } from './notebook/kernel';
+
+// In a tslab notebook, send the kernel's output messages one at a time (see notebook/kernel.ts).
+queueKernelSends();
 
 export { tf };
 export * as data from './data';
@@ -24,3 +28,4 @@ export { AelabError, ArgumentError, DataFormatError, BackendError } from './erro
 export { Rng, mixSeed } from './random';
 export { writeFileAtomic } from './io';
 export { version } from './version';
+export { queueKernelSends } from './notebook/kernel';

@@ -10,7 +10,13 @@ import { batches, disposeBatch } from '../data/batches';
 import type { Autoencoder } from '../models/autoencoder';
 import { prod } from '../models/autoencoder';
 import { ChartSpec, barChart, scatterChart } from '../viz/charts';
+import { Rng } from '../random';
+import { hostData } from '../data/dataset';
 import { psnrOf } from './common';
+import { encodeDataset } from './encode';
+import { latentGeometry } from './geometry';
+import { interpolate, interpolationSmoothness } from './interpolation';
+import { knnLabelAgreement } from '../apps/clustering';
 import { Table, withFrame } from './table';
 
 /** One model's line of the comparison. */
@@ -83,6 +89,38 @@ export class ModelComparator {
     return this.table();
   }
 
+  /**
+   * Measures the latent space of every model added (`latentQuality`) on labelled `ds`,
+   * for "which has the smoothest latent space?" (seed 000 Exercise 2).
+   * @returns one row per model, in the order added
+   */
+  async evaluateLatent(ds: Dataset, options: LatentQualityOptions = {}): Promise<Table<LatentQualityRow>> {
+    if (this.models.length === 0) throw new ArgumentError('models', 0, 'at least one model added with add(name, model)');
+    const rows: LatentQualityRow[] = [];
+    for (const { name, model } of this.models) {
+      rows.push({ name, ...(await latentQuality(model, ds, options)) });
+      await new Promise((r) => setImmediate(r));
+    }
+    this.latentResults = rows;
+    return withFrame({ rows });
+  }
+
+  /** Rows of the last `evaluateLatent`. */
+  latentResults: LatentQualityRow[] = [];
+
+  /** One bar per model of a latent-quality column (default `smoothness`, lower is smoother). */
+  latentChart(metric: 'smoothness' | 'straightness' | 'distanceCorrelation' | 'neighbourhoodPreservation' | 'labelAgreement' = 'smoothness', options: { title?: string } = {}): ChartSpec {
+    if (this.latentResults.length === 0) throw new ArgumentError('latentResults', 0, 'evaluateLatent(ds) called first');
+    const titles = {
+      smoothness: 'interpolation: largest step / mean step (1 = even)',
+      straightness: 'interpolation straightness (1 = no detour)',
+      distanceCorrelation: 'pixel vs latent distance correlation',
+      neighbourhoodPreservation: 'neighbourhood preservation (k = 10)',
+      labelAgreement: 'share of 10 latent neighbours with the same label',
+    };
+    return barChart(this.latentResults as unknown as Record<string, unknown>[], { x: 'name', y: metric, title: options.title ?? `Latent space: ${titles[metric]}`, xTitle: 'model', yTitle: titles[metric] });
+  }
+
   /** The results as a table (rows in the order the models were added). */
   table(): Table<ComparisonRow> {
     return withFrame({ rows: this.names.filter((n) => this.results.has(n)).map((n) => this.results.get(n)!) });
@@ -153,5 +191,95 @@ export async function evaluateModel(name: string, model: Autoencoder, ds: Datase
     compressionRatio: model.compressionRatio,
     examples: n,
     batchSize,
+  };
+}
+
+/** Options of `latentQuality`. */
+export interface LatentQualityOptions {
+  /** Test examples encoded for the geometry and neighbour measures (default 1000). */
+  numSamples?: number;
+  /** Pairs of examples of different labels interpolated (default 20). */
+  pairs?: number;
+  /** Steps of each interpolation, ends included (default 10). */
+  steps?: number;
+  /** Latent neighbours per example for `labelAgreement` (default 10). */
+  k?: number;
+  /** Seed of the subsets and pairs (default 0). */
+  seed?: number;
+}
+
+/** How good a model's latent space is, beyond reconstruction. */
+export interface LatentQuality {
+  /**
+   * Interpolation evenness: over `pairs` pairs of test images with different labels, the
+   * mean of the largest over the mean pixel change between consecutive decoded steps
+   * (1 = every step changes the image equally; larger = the path jumps somewhere).
+   */
+  smoothness: number;
+  /** Mean over the pairs of end-to-end distance over path length in pixel space (1 = no detour). */
+  straightness: number;
+  /** Seed 000's geometry on `numSamples` examples: pixel/latent distance correlation and neighbourhood preservation (and chance). */
+  distanceCorrelation: number;
+  neighbourhoodPreservation: number;
+  neighbourhoodChance: number;
+  /** Share of each example's `k` nearest latent neighbours with its label (about 0.1 by chance for ten balanced classes). */
+  labelAgreement: number;
+  /** Examples encoded and pairs interpolated. */
+  samples: number;
+  pairs: number;
+}
+
+/** One model's row of `ModelComparator.evaluateLatent`. */
+export interface LatentQualityRow extends LatentQuality {
+  name: string;
+}
+
+/**
+ * Latent-space quality of an autoencoder on labelled data (inference mode): how evenly
+ * interpolations between images change the decoded image, how much of the pixel space's
+ * geometry the code keeps, and how well latent neighbours share labels.
+ * @param ds labelled examples (`ds.y` required)
+ */
+export async function latentQuality(model: Autoencoder, ds: Dataset, options: LatentQualityOptions = {}): Promise<LatentQuality> {
+  if (!ds.y) throw new ArgumentError('ds.y', undefined, 'labels for every example');
+  const n = datasetSize(ds);
+  const numSamples = Math.min(checkInteger('numSamples', options.numSamples ?? 1000, 2), n);
+  const pairCount = checkInteger('pairs', options.pairs ?? 20, 1);
+  const steps = checkInteger('steps', options.steps ?? 10, 3);
+  const k = Math.min(checkInteger('k', options.k ?? 10, 1), numSamples - 1);
+  const seed = options.seed ?? 0;
+  const codes = await encodeDataset(model, ds, { maxExamples: numSamples, seed });
+  const x = tf.tidy(() => tf.gather(ds.x, Array.from(codes.indices ?? Array.from({ length: codes.n }, (_, i) => i))).reshape([codes.n, -1]));
+  const g = latentGeometry(x, codes, { numSamples: codes.n, pairSamples: Math.min(500, codes.n), seed });
+  x.dispose();
+  const labels = codes.labels!;
+  const agreement = knnLabelAgreement(codes, labels, { k }).overall;
+  // Interpolations between random pairs of examples with different labels.
+  const y = hostData(ds.y);
+  const rng = new Rng(seed + 7);
+  let ratio = 0;
+  let straight = 0;
+  let done = 0;
+  for (let tries = 0; done < pairCount && tries < pairCount * 50; tries++) {
+    const a = rng.int(n);
+    const b = rng.int(n);
+    if (y[a] === y[b]) continue;
+    const [xa, xb] = tf.tidy(() => [ds.x.gather([a]), ds.x.gather([b])]);
+    const path = interpolate(model, xa, xb, { steps });
+    const s = interpolationSmoothness(path.images);
+    tf.dispose([xa, xb, path.codes, path.images]);
+    ratio += s.maxOverMean;
+    straight += s.straightness;
+    done++;
+  }
+  return {
+    smoothness: ratio / done,
+    straightness: straight / done,
+    distanceCorrelation: g.distanceCorrelation,
+    neighbourhoodPreservation: g.neighbourhoodPreservation,
+    neighbourhoodChance: g.neighbourhoodChance,
+    labelAgreement: agreement,
+    samples: codes.n,
+    pairs: done,
   };
 }

@@ -127,15 +127,20 @@ export function failureStrip(model: Autoencoder, ds: Dataset, result: Pick<Failu
     return imageStrip(
       [
         { label: 'Best', images: im.best },
-        { label: 'Best recon', images: im.bestRecon },
+        { label: 'Best recon', images: im.bestRecon, captions: result.best.errors.map(formatError) },
         { label: 'Worst', images: im.worst },
-        { label: 'Worst recon', images: im.worstRecon },
+        { label: 'Worst recon', images: im.worstRecon, captions: result.worst.errors.map(formatError) },
       ],
       { title: 'Best vs worst reconstructions', ...options },
     );
   } finally {
     tf.dispose([im.best, im.bestRecon, im.worst, im.worstRecon]);
   }
+}
+
+/** An error as a short caption: 3 significant digits, exponent form below 0.001. */
+function formatError(e: number): string {
+  return Math.abs(e) >= 1e-3 || e === 0 ? e.toPrecision(3) : e.toExponential(1);
 }
 
 /** Mean error per class with ±1 standard deviation error bars (the seed's per-class printout as a chart). */
@@ -150,6 +155,9 @@ export function perClassErrorChart(result: Pick<FailureModes, 'rows' | 'loss'>, 
  * compare.
  */
 export function errorHistogramChart(result: Pick<FailureModes, 'errors' | 'loss'>, options: { labels?: ArrayLike<number>; title?: string; bins?: number } = {}): ChartSpec {
-  const rows = Array.from(result.errors, (e, i) => (options.labels ? { error: e, class: String(options.labels[i]) } : { error: e }));
+  const labels = options.labels;
+  const rows = Array.from(result.errors, (e, i) => (labels ? { error: e, class: String(labels[i]), label: Number(labels[i]) } : { error: e }));
+  // The legend lists classes in data order: sort so it reads 0, 1, 2, ... whatever the dataset's order.
+  if (labels) rows.sort((a, b) => (a as { label: number }).label - (b as { label: number }).label);
   return histogramChart(rows, { field: 'error', color: options.labels ? 'class' : undefined, bins: options.bins ?? 40, density: !!options.labels, title: options.title ?? 'Per-example reconstruction error', xTitle: `${result.loss.toUpperCase()} per example` });
 }

@@ -125,6 +125,75 @@ export function sparseCodeChart(result: Pick<SparseCodeSweep, 'rows' | 'latentSi
   });
 }
 
+/** How sparse a model's codes are on some examples. */
+export interface CodeSparsity {
+  /** Latent values per example. */
+  latentSize: number;
+  /** Examples measured. */
+  examples: number;
+  /** Share of code values with `|z| <= eps`, in [0, 1] (for a ReLU code: the exact zeros). */
+  zeroFraction: number;
+  /** Mean number of units with `|z| > eps` per example. */
+  meanActive: number;
+  /** Units never above `eps` on any example (dead units). */
+  deadUnits: number;
+  /** Mean absolute code value (code units). */
+  meanAbs: number;
+  /** The `eps` used. */
+  eps: number;
+}
+
+/**
+ * Measures the sparsity of the codes of `x` (inference mode): how many units are (near) zero.
+ * @param x `[b, ...inputShape]`
+ * @param options.eps magnitude counted as zero (default 1e-6: only exact zeros of a ReLU code
+ *   and float noise; pass e.g. 0.05 for a sigmoid code that never reaches 0)
+ */
+export function codeSparsity(model: Autoencoder, x: tf.Tensor, options: { eps?: number } = {}): CodeSparsity {
+  const eps = checkNumber('eps', options.eps ?? 1e-6, 0);
+  const b = x.shape[0];
+  if (!b) throw new ArgumentError('x', x, 'a batch of at least one example');
+  const d = prod(model.latentShape);
+  const z = tf.tidy(() => model.encode(x, false).reshape([b, d]).dataSync() as Float32Array);
+  const fired = new Uint8Array(d);
+  let zeros = 0;
+  let abs = 0;
+  for (let i = 0; i < z.length; i++) {
+    const a = Math.abs(z[i]);
+    abs += a;
+    if (a <= eps) zeros++;
+    else fired[i % d] = 1;
+  }
+  return {
+    latentSize: d,
+    examples: b,
+    zeroFraction: zeros / z.length,
+    meanActive: (z.length - zeros) / b,
+    deadUnits: d - fired.reduce((s, f) => s + f, 0),
+    meanAbs: abs / z.length,
+    eps,
+  };
+}
+
+/**
+ * Several models' sparse-code sweeps in one chart (one line per model): which code keeps its
+ * quality as more of it is zeroed.
+ * @param sweeps `{ name, sweep }` per model, from `sparseCodeSweep`
+ */
+export function sparseCodeComparisonChart(sweeps: { name: string; sweep: Pick<SparseCodeSweep, 'rows'> }[], options: { metric?: 'mse' | 'psnr'; title?: string } = {}): ChartSpec {
+  const metric = options.metric ?? 'mse';
+  const rows = sweeps.flatMap(({ name, sweep }) => sweep.rows.map((r) => ({ model: name, fraction: r.fraction, mse: r.mse, psnr: r.psnr })));
+  return lineChart(rows, {
+    x: 'fraction',
+    y: metric,
+    color: 'model',
+    points: true,
+    title: options.title ?? 'Reconstruction from sparse codes',
+    xTitle: 'share of latent units zeroed (smallest first)',
+    yTitle: metric === 'mse' ? 'MSE per value' : 'PSNR (dB)',
+  });
+}
+
 function checkFractions(fractions: readonly number[]): readonly number[] {
   if (!Array.isArray(fractions) || fractions.length === 0) throw new ArgumentError('fractions', fractions, 'a non-empty list of fractions in [0, 1]');
   fractions.forEach((f, i) => checkNumber(`fractions[${i}]`, f, 0, 1));

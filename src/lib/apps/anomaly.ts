@@ -14,6 +14,7 @@ import { AE } from '../models/ae';
 import { fit, type History } from '../train/fit';
 import { LOSSES, LossName, perSampleLoss } from '../train/losses';
 import { ChartSpec, histogramChart, rocChart } from '../viz/charts';
+import { pearson } from '../analysis/distances';
 import { PercentileRates, RocCurve, RocPoint, auc, percentile, ratesAtPercentiles, rocCurve, thresholdForTpr } from './roc';
 
 /** Options of `AnomalyDetector`. */
@@ -167,8 +168,12 @@ export interface DigitAnomalyResult {
   table: PercentileRates[];
   /** The curve point closest to TPR 0.3 (seed 003's `closest_point`). */
   atTpr30: RocPoint;
-  /** Mean error per digit (normal digits and the anomaly), `{ digit, meanError, count }`. */
-  perDigit: { digit: number; meanError: number; count: number }[];
+  /** Mean error and mean ink (mean pixel value) per digit, normal digits and the anomaly. */
+  perDigit: { digit: number; meanError: number; meanInk: number; count: number }[];
+  /** Ink of each test image: its mean pixel value `[n]` (0 = black, 1 = white). */
+  ink: Float32Array;
+  /** Pearson correlation of `errors` with `ink` over the test images, in [-1, 1]. */
+  inkCorrelation: number;
   /** Charts: the ROC curve and the error histograms (normal vs anomaly). */
   charts: { roc: ChartSpec; histogram: ChartSpec };
 }
@@ -205,19 +210,25 @@ export async function digitAnomalyStudy(options: DigitAnomalyOptions = {}): Prom
     const trainErrors = await detector.fit(train);
     const errors = await detector.scores(test);
     const digits = labelsOf(test);
+    // The error grows with the ink of an image (how many pixels are lit): kept so a score can be normalised by it.
+    const inkT = tf.tidy(() => test.x.reshape([test.x.shape[0], -1]).mean(1));
+    const ink = (await inkT.data()) as Float32Array;
+    inkT.dispose();
     const isAnomaly = Uint8Array.from(digits, (d) => (d === anomaly ? 1 : 0));
     const roc = rocCurve(errors, isAnomaly);
     const area = auc(roc);
     const perDigit = [...normal, anomaly].map((digit) => {
       let sum = 0;
+      let inkSum = 0;
       let count = 0;
       digits.forEach((d, i) => {
         if (d === digit) {
           sum += errors[i];
+          inkSum += ink[i];
           count++;
         }
       });
-      return { digit, meanError: count ? sum / count : NaN, count };
+      return { digit, meanError: count ? sum / count : NaN, meanInk: count ? inkSum / count : NaN, count };
     });
     const histRows = Array.from(errors, (e, i) => ({ error: e, class: isAnomaly[i] ? `anomaly (${anomaly})` : 'normal' }));
     return {
@@ -232,6 +243,8 @@ export async function digitAnomalyStudy(options: DigitAnomalyOptions = {}): Prom
       table: ratesAtPercentiles(errors, isAnomaly, options.percentiles ?? [50, 75, 90, 95, 99], trainErrors),
       atTpr30: thresholdForTpr(roc, 0.3),
       perDigit,
+      ink,
+      inkCorrelation: pearson(errors, ink),
       charts: {
         roc: rocChart([{ name: `digit ${anomaly} vs ${normal.join('')}`, fpr: roc.fpr, tpr: roc.tpr, auc: area }], { title: 'Anomaly detection by reconstruction error' }),
         histogram: histogramChart(histRows, { field: 'error', color: 'class', bins: 40, density: true, title: 'Reconstruction error per test image', xTitle: `${options.scoreLoss ?? 'mse'} per pixel` }),

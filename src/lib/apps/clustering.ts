@@ -3,7 +3,8 @@
  * with several seeded restarts (`ml-kmeans`, best inertia kept), the silhouette
  * coefficient (written here, blocked and vectorised), and, as extras, agreement with the
  * true labels by the adjusted Rand index and normalised mutual information (sklearn's
- * definitions).
+ * definitions), the cluster-by-class confusion table, and the k-nearest-neighbour label
+ * agreement of a space (how often a point's nearest neighbours share its label).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
@@ -11,14 +12,16 @@ import { ArgumentError, checkInteger } from '../errors';
 import { Rng, mixSeed } from '../random';
 import { Dataset, datasetSize, hostData, labelsOf, takeRows, disposeDataset } from '../data/dataset';
 import type { Autoencoder } from '../models/autoencoder';
-import { ChartSpec, barChart } from '../viz/charts';
+import { ChartSpec, barChart, heatmapChart } from '../viz/charts';
+import { pairwiseDistances, smallestIndices } from '../analysis/distances';
 import { encodeAll } from './compression';
 
 /**
  * Points to cluster: a tensor `[n, ...]` (each example flattened to one row), rows as
- * arrays, or a flat row-major buffer with its row count.
+ * arrays, a flat row-major buffer with its row count, or a point set `{ codes, n, d }`
+ * (what `analysis.encodeDataset` and `analysis.pcaTransform` return).
  */
-export type Points = tf.Tensor | number[][] | { data: Float32Array | Float64Array; rows: number };
+export type Points = tf.Tensor | number[][] | { data: Float32Array | Float64Array; rows: number } | { codes: Float32Array; n: number; d: number };
 
 /** Cluster or class labels, one integer per point (any integers; only equality matters). */
 export type Labels = ArrayLike<number> | tf.Tensor;
@@ -537,16 +540,174 @@ export function normalizedMutualInfo(labelsTrue: Labels, labelsPred: Labels): nu
 }
 
 // ---------------------------------------------------------------------------------------
+// neighbours and confusion
+
+/** Options of `knnLabelAgreement`. */
+export interface KnnAgreementOptions {
+  /** Neighbours per point, the point itself excluded (default 10). */
+  k?: number;
+  /** Rows of the distance matrix per block (default 512): memory is `blockSize * n` floats. */
+  blockSize?: number;
+}
+
+/** What `knnLabelAgreement` returns. Shares are fractions in [0, 1]. */
+export interface KnnAgreement {
+  /** Neighbours per point and points scored. */
+  k: number;
+  n: number;
+  /** Share of all neighbour pairs (point, one of its k nearest) whose labels agree. */
+  overall: number;
+  /**
+   * The same share for neighbours drawn at random among the other points:
+   * `sum_c (n_c / n) (n_c - 1) / (n - 1)` (about 0.1 for ten balanced classes).
+   */
+  chance: number;
+  /** Per label, in increasing label order: its points, and the share of their neighbours that carry it. */
+  perClass: { label: number; count: number; agreement: number }[];
+}
+
+/**
+ * k-nearest-neighbour label agreement of a space: for every point, the share of its `k`
+ * nearest other points (Euclidean) that carry its label, averaged over all points and per
+ * label. A leave-one-out kNN classifier's view of the space: high when the classes form
+ * tight groups, whatever their shape (unlike k-means, which wants round, equal clusters).
+ * Distances are computed a block of rows at a time on the backend (float32); ties go to the
+ * lower index.
+ * @param points `[n, d]`, n > k
+ * @param labels `[n]` integers
+ */
+export function knnLabelAgreement(points: Points, labels: Labels, options: KnnAgreementOptions = {}): KnnAgreement {
+  const m = toMatrix(points);
+  const n = m.rows;
+  const y = toInts('labels', labels, n);
+  const k = checkInteger('k', options.k ?? 10, 1, n - 1);
+  const blockSize = checkInteger('blockSize', options.blockSize ?? 512, 1);
+  const all = { codes: m.data instanceof Float32Array ? m.data : Float32Array.from(m.data), n, d: m.cols };
+  const hits = new Float64Array(n);
+  for (let start = 0; start < n; start += blockSize) {
+    const rows = Math.min(blockSize, n - start);
+    const block = { codes: all.codes.subarray(start * m.cols, (start + rows) * m.cols), n: rows, d: m.cols };
+    const dist = pairwiseDistances(block, all); // [rows * n]
+    for (let r = 0; r < rows; r++) {
+      const i = start + r;
+      // the point itself goes first whatever duplicates it has, and is skipped
+      dist[r * n + i] = -Infinity;
+      const nearest = smallestIndices(dist, k + 1, r * n, n);
+      let same = 0;
+      for (let t = 1; t <= k; t++) if (y[nearest[t]] === y[i]) same++;
+      hits[i] = same;
+    }
+  }
+  const byLabel = new Map<number, { count: number; hits: number }>();
+  y.forEach((label, i) => {
+    const e = byLabel.get(label) ?? { count: 0, hits: 0 };
+    e.count++;
+    e.hits += hits[i];
+    byLabel.set(label, e);
+  });
+  let total = 0;
+  let chance = 0;
+  const perClass = [...byLabel.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([label, e]) => {
+      total += e.hits;
+      chance += (e.count / n) * ((e.count - 1) / (n - 1));
+      return { label, count: e.count, agreement: e.hits / (e.count * k) };
+    });
+  return { k, n, overall: total / (n * k), chance, perClass };
+}
+
+/** What `clusterConfusion` returns: true classes against clusters. */
+export interface ClusterConfusion {
+  /** The true classes, in increasing order (the table's rows). */
+  classes: number[];
+  /** The cluster ids, ordered by their majority class, then by size (largest first): the table's columns. */
+  clusters: number[];
+  /** `counts[i][j]`: points of class `classes[i]` in cluster `clusters[j]`. */
+  counts: number[][];
+  /** Majority class of each cluster, in `clusters` order. */
+  majority: number[];
+  /** Share of the points whose cluster's majority class is their own class (purity), in [0, 1]. */
+  purity: number;
+  /** Classes that are the majority of no cluster (k-means merged them into others). */
+  unclaimed: number[];
+  /** Points per cluster, in `clusters` order. */
+  sizes: number[];
+}
+
+/**
+ * The confusion table of a clustering against the true classes, laid out for reading:
+ * one row per class (sorted), one column per cluster, the clusters ordered by the class
+ * they mostly hold, so that a good clustering shows a near-diagonal. Also each cluster's
+ * majority class and the purity (the accuracy of labelling every point with its cluster's
+ * majority class).
+ * @param labelsTrue `[n]` classes; @param clusters `[n]` cluster ids
+ */
+export function clusterConfusion(labelsTrue: Labels, clusters: Labels): ClusterConfusion {
+  const a = toInts('labelsTrue', labelsTrue);
+  const b = toInts('clusters', clusters, a.length);
+  const classes = [...new Set(a)].sort((x, y) => x - y);
+  const ids = [...new Set(b)].sort((x, y) => x - y);
+  const ci = new Map(classes.map((c, i) => [c, i]));
+  const ki = new Map(ids.map((c, i) => [c, i]));
+  const byCluster = ids.map(() => new Array<number>(classes.length).fill(0)); // [cluster][class]
+  a.forEach((c, i) => byCluster[ki.get(b[i])!][ci.get(c)!]++);
+  const info = ids.map((id, j) => {
+    const col = byCluster[j];
+    let best = 0;
+    for (let i = 1; i < col.length; i++) if (col[i] > col[best]) best = i;
+    return { id, col, best, size: col.reduce((s, v) => s + v, 0) };
+  });
+  info.sort((x, y) => x.best - y.best || y.size - x.size || x.id - y.id);
+  const counts = classes.map((_, i) => info.map((c) => c.col[i]));
+  const claimed = new Set(info.map((c) => c.best));
+  return {
+    classes,
+    clusters: info.map((c) => c.id),
+    counts,
+    majority: info.map((c) => classes[c.best]),
+    purity: info.reduce((s, c) => s + c.col[c.best], 0) / a.length,
+    unclaimed: classes.filter((_, i) => !claimed.has(i)),
+    sizes: info.map((c) => c.size),
+  };
+}
+
+/**
+ * `clusterConfusion` as rows for `console.table`: one per class, one column per cluster
+ * named `c<id>→<majority>` (cluster id, then the class it mostly holds).
+ */
+export function clusterConfusionRows(conf: ClusterConfusion, classNames?: string[]): Record<string, string | number>[] {
+  const name = (c: number) => classNames?.[c] ?? String(c);
+  const cols = conf.clusters.map((id, j) => `c${id}→${name(conf.majority[j])}`);
+  return conf.classes.map((c, i) => ({ class: name(c), ...Object.fromEntries(cols.map((col, j) => [col, conf.counts[i][j]])) }));
+}
+
+/** `clusterConfusion` as a heatmap (classes down, clusters across, ordered as in the table). */
+export function clusterConfusionChart(conf: ClusterConfusion, options: { title?: string; classNames?: string[] } = {}): ChartSpec {
+  const name = (c: number) => options.classNames?.[c] ?? String(c);
+  const rows = conf.classes.flatMap((c, i) =>
+    conf.clusters.map((id, j) => ({ cluster: `c${id}→${name(conf.majority[j])}`, class: name(c), count: conf.counts[i][j] })),
+  );
+  return heatmapChart(rows, { x: 'cluster', y: 'class', value: 'count', title: options.title ?? `Clusters against classes (purity ${conf.purity.toFixed(3)})`, xTitle: 'cluster → its majority class', yTitle: 'true class' });
+}
+
+// ---------------------------------------------------------------------------------------
 // seed 000's evaluate_clustering
 
-/** Options of `evaluateClustering`. */
-export interface ClusteringOptions extends KMeansOptions, SilhouetteOptions {
+/** Options of `clusteringScores`. */
+export interface ScoreOptions extends KMeansOptions, SilhouetteOptions {
   /** Clusters (default 10, the digits). */
   nClusters?: number;
+  /** Also compute the silhouette of the true labels in the space (default true). */
+  labelSilhouette?: boolean;
+  /** Neighbours of the kNN label agreement (default 10); `false` skips it. */
+  knn?: number | false;
+}
+
+/** Options of `evaluateClustering`. */
+export interface ClusteringOptions extends ScoreOptions {
   /** Use at most this many examples, the first ones (default 5,000, as the seed). */
   maxPoints?: number;
-  /** Also compute the silhouette of the true labels in each space (default true). */
-  labelSilhouette?: boolean;
 }
 
 /** Clustering quality in one space. */
@@ -561,10 +722,68 @@ export interface ClusteringScores {
   ari: number;
   /** Normalised mutual information of the clusters against the labels, in [0, 1]. */
   nmi: number;
+  /** Purity of the clusters: share of points whose cluster's majority class is theirs, in [0, 1]. */
+  purity: number;
+  /** kNN label agreement (`knnLabelAgreement().overall`), unless `knn: false`. */
+  knnAgreement?: number;
   /** k-means inertia (squared units of the space). */
   inertia: number;
-  /** Seconds spent in k-means (all restarts) and in the silhouette(s). */
-  seconds: { kmeans: number; silhouette: number };
+  /** Seconds spent in k-means (all restarts), in the silhouette(s) and in the kNN agreement. */
+  seconds: { kmeans: number; silhouette: number; knn?: number };
+}
+
+/**
+ * Everything `evaluateClustering` measures, for one space: k-means (`kmeansBest`) with
+ * `nClusters`, the silhouette of its clusters (and of the true labels), ARI, NMI and purity
+ * of the clusters against the labels, and the kNN label agreement.
+ * @param points `[n, d]`
+ * @param labels `[n]` true classes
+ * @returns the scores and the k-means cluster of every point `[n]`
+ */
+export async function clusteringScores(points: Points, labels: Labels, options: ScoreOptions = {}): Promise<ClusteringScores & { clusters: Int32Array }> {
+  const m = toMatrix(points);
+  const y = toInts('labels', labels, m.rows);
+  const k = checkInteger('nClusters', options.nClusters ?? 10, 2, m.rows - 1);
+  let t0 = performance.now();
+  const km = await kmeansBest(m, k, options);
+  const kmSeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const silhouette = await silhouetteScore(m, km.labels, options);
+  const labelSilhouette = options.labelSilhouette === false ? undefined : await silhouetteScore(m, y, options);
+  const silSeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const knn = options.knn === false ? undefined : knnLabelAgreement(m, y, { k: options.knn ?? 10 }).overall;
+  const knnSeconds = (performance.now() - t0) / 1000;
+  return {
+    dims: m.cols,
+    silhouette,
+    ...(labelSilhouette === undefined ? {} : { labelSilhouette }),
+    ari: adjustedRandIndex(y, km.labels),
+    nmi: normalizedMutualInfo(y, km.labels),
+    purity: clusterConfusion(y, km.labels).purity,
+    ...(knn === undefined ? {} : { knnAgreement: knn }),
+    inertia: km.inertia,
+    seconds: { kmeans: kmSeconds, silhouette: silSeconds, ...(knn === undefined ? {} : { knn: knnSeconds }) },
+    clusters: km.labels,
+  };
+}
+
+/**
+ * Scores of several spaces side by side: one group of bars per measure (k-means
+ * silhouette, ARI, NMI, purity, kNN agreement where present), one bar per space.
+ */
+export function clusteringChart(spaces: { space: string; scores: ClusteringScores }[], options: { title?: string } = {}): ChartSpec {
+  const measures: [keyof ClusteringScores, string][] = [
+    ['silhouette', 'silhouette'],
+    ['ari', 'ARI'],
+    ['nmi', 'NMI'],
+    ['purity', 'purity'],
+    ['knnAgreement', 'kNN agreement'],
+  ];
+  const rows = measures.flatMap(([key, metric]) =>
+    spaces.filter((s) => typeof s.scores[key] === 'number').map((s) => ({ metric, space: s.space, value: s.scores[key] as number })),
+  );
+  return barChart(rows, { x: 'metric', y: 'value', color: 'space', title: options.title ?? 'k-means clusters and neighbours by space', yTitle: 'score' });
 }
 
 /** What `evaluateClustering` returns. */
@@ -573,14 +792,15 @@ export interface ClusteringResult {
   n: number;
   pixel: ClusteringScores;
   latent: ClusteringScores;
-  /** Silhouette, ARI and NMI of both spaces side by side. */
+  /** The scores of both spaces side by side. */
   chart: ChartSpec;
 }
 
 /**
  * Seed 000's `evaluate_clustering`: k-means with `nClusters` on the raw pixels and on the
- * encoder's codes of the same examples; silhouette of each clustering (plus ARI and NMI
- * against the labels). "Latent features often cluster better than raw pixels."
+ * encoder's codes of the same examples; silhouette of each clustering (plus ARI, NMI,
+ * purity and kNN label agreement against the labels, see `clusteringScores`). "Latent
+ * features often cluster better than raw pixels."
  * @param ds `x [n, ...inputShape]`, `y [n]` labels
  */
 export async function evaluateClustering(model: Autoencoder, ds: Dataset, options: ClusteringOptions = {}): Promise<ClusteringResult> {
@@ -594,31 +814,16 @@ export async function evaluateClustering(model: Autoencoder, ds: Dataset, option
     const pixels: Matrix = { data: hostData(subset.x) as Float32Array, rows: n, cols: subset.x.size / n };
     const codes = await encodeAll(model, subset);
     const latents: Matrix = { data: codes, rows: n, cols: codes.length / n };
-    const score = async (m: Matrix): Promise<ClusteringScores> => {
-      let t0 = performance.now();
-      const km = await kmeansBest(m, k, options);
-      const kmSeconds = (performance.now() - t0) / 1000;
-      t0 = performance.now();
-      const silhouette = await silhouetteScore(m, km.labels, options);
-      const labelSilhouette = options.labelSilhouette === false ? undefined : await silhouetteScore(m, labels, options);
-      const silSeconds = (performance.now() - t0) / 1000;
-      return {
-        dims: m.cols,
-        silhouette,
-        ...(labelSilhouette === undefined ? {} : { labelSilhouette }),
-        ari: adjustedRandIndex(labels, km.labels),
-        nmi: normalizedMutualInfo(labels, km.labels),
-        inertia: km.inertia,
-        seconds: { kmeans: kmSeconds, silhouette: silSeconds },
-      };
-    };
-    const pixel = await score(pixels);
-    const latent = await score(latents);
-    const rows = (['silhouette', 'ari', 'nmi'] as const).flatMap((metric) => [
-      { metric, space: `pixels (${pixel.dims}-d)`, value: pixel[metric] },
-      { metric, space: `latent (${latent.dims}-d)`, value: latent[metric] },
-    ]);
-    const chart = barChart(rows, { x: 'metric', y: 'value', color: 'space', title: `k-means (k = ${k}) on ${n} examples`, yTitle: 'score' });
+    const strip = ({ clusters: _, ...scores }: ClusteringScores & { clusters: Int32Array }): ClusteringScores => scores;
+    const pixel = strip(await clusteringScores(pixels, labels, options));
+    const latent = strip(await clusteringScores(latents, labels, options));
+    const chart = clusteringChart(
+      [
+        { space: `pixels (${pixel.dims}-d)`, scores: pixel },
+        { space: `latent (${latent.dims}-d)`, scores: latent },
+      ],
+      { title: `k-means (k = ${k}) on ${n} examples` },
+    );
     return { n, pixel, latent, chart };
   } finally {
     if (subset !== ds) disposeDataset(subset);
@@ -644,12 +849,16 @@ function toMatrix(points: Points): Matrix {
     });
     return check({ data, rows: points.length, cols });
   }
-  if (points && (points.data instanceof Float32Array || points.data instanceof Float64Array) && Number.isInteger(points.rows) && points.rows > 0) {
+  if (points && 'codes' in points && points.codes instanceof Float32Array && Number.isInteger(points.n) && points.n > 0) {
+    if (points.codes.length !== points.n * points.d || !(points.d >= 1)) throw new ArgumentError('points', points, '{ codes: Float32Array [n * d], n, d } with n, d >= 1');
+    return check({ data: points.codes, rows: points.n, cols: points.d });
+  }
+  if (points && 'data' in points && (points.data instanceof Float32Array || points.data instanceof Float64Array) && Number.isInteger(points.rows) && points.rows > 0) {
     const cols = points.data.length / points.rows;
     if (!Number.isInteger(cols) || cols < 1) throw new ArgumentError('points.rows', points.rows, `a divisor of the ${points.data.length} values`);
     return check({ data: points.data, rows: points.rows, cols });
   }
-  throw new ArgumentError('points', points, 'a tensor [n, d], an array of rows, or { data, rows }');
+  throw new ArgumentError('points', points, 'a tensor [n, d], an array of rows, { data, rows } or { codes, n, d }');
 }
 
 function check(m: Matrix): Matrix {

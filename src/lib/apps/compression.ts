@@ -46,6 +46,8 @@ export interface CompressionReport extends CodeQuality {
   examples: number;
   /** The quantised code. */
   quantized: QuantizedReport;
+  /** The quantiser fitted on this set's codes (reuse it with `compressedReconstructions`). */
+  quantizer: LatentQuantizer;
 }
 
 /** The quantised code's sizes and quality. */
@@ -201,7 +203,28 @@ export async function evaluateCompression(model: Autoencoder, ds: Dataset, optio
       addedMse: mseQ - mse,
       codeRmse: Math.sqrt(codeSe / codes.length),
     },
+    quantizer,
   };
+}
+
+/**
+ * What a reader of the compressed file sees: the reconstructions of `x` from the float32
+ * code and from the code quantised with `quantizer` (fitted on a whole set by
+ * `evaluateCompression`, so a few examples are quantised as the set was). The caller
+ * disposes both tensors.
+ * @param x `[b, ...inputShape]` a few examples
+ * @returns `float` and `quantized`, each `[b, ...inputShape]` like `x`
+ */
+export function compressedReconstructions(model: Autoencoder, x: tf.Tensor, quantizer: LatentQuantizer): { float: tf.Tensor; quantized: tf.Tensor } {
+  const k = prod(model.latentShape);
+  if (quantizer.min.length !== k) throw new ArgumentError('quantizer', quantizer.min.length, `a quantiser of ${k} code units (this model's code)`);
+  const b = x.shape[0];
+  const codes = tf.tidy(() => model.encode(x, false).reshape([b, k]).dataSync() as Float32Array);
+  const { dequantized } = quantizeCodes(codes, quantizer);
+  return tf.tidy(() => ({
+    float: model.decode(tf.tensor2d(codes, [b, k]), false).reshape(x.shape),
+    quantized: model.decode(tf.tensor2d(dequantized, [b, k]), false).reshape(x.shape),
+  }));
 }
 
 /** Peak signal-to-noise ratio in dB: `10 * log10(peak^2 / mse)` (Infinity for mse 0). */

@@ -227,6 +227,86 @@ export function ratesAtPercentiles(
   });
 }
 
+/** Detection counts and rates at one threshold (flag when `score > threshold`). */
+export interface ThresholdMetrics {
+  /** The threshold in score units (e.g. MSE per value). */
+  threshold: number;
+  /** Positives flagged, negatives flagged, positives missed, negatives passed. */
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  trueNegatives: number;
+  /** Flagged examples that are positive, `tp / (tp + fp)`, in [0, 1] (1 when nothing is flagged, as there is no false alarm). */
+  precision: number;
+  /** Positives flagged, `tp / (tp + fn)`, in [0, 1] (the TPR). */
+  recall: number;
+  /** Harmonic mean of precision and recall, in [0, 1] (0 when both are 0). */
+  f1: number;
+  /** Negatives flagged, `fp / (fp + tn)`, in [0, 1]. */
+  fpr: number;
+  /** Share of all examples classified correctly, in [0, 1]. */
+  accuracy: number;
+}
+
+/**
+ * Precision, recall, F1 and FPR of the rule `score > threshold` (the seed's `errors >
+ * threshold`), for each threshold.
+ * @param scores `[n]` finite, higher = more positive
+ * @param labels `[n]` 1 positive (anomaly, signal), 0 negative
+ * @param thresholds one or more thresholds in score units
+ * @returns one row per threshold, in the given order
+ */
+export function metricsAtThresholds(scores: NumberArray, labels: BinaryLabels, thresholds: readonly number[]): ThresholdMetrics[] {
+  const s = toNumbers('scores', scores);
+  const y = toBinary('labels', labels, s.length);
+  const positives = y.reduce((n, v) => n + v, 0);
+  const negatives = s.length - positives;
+  if (positives === 0 || negatives === 0) throw new ArgumentError('labels', labels, 'both classes: at least one 1 and one 0');
+  return thresholds.map((threshold) => {
+    if (typeof threshold !== 'number' || Number.isNaN(threshold)) throw new ArgumentError('thresholds', thresholds, 'numbers');
+    let tp = 0;
+    let fp = 0;
+    for (let i = 0; i < s.length; i++) {
+      if (s[i] > threshold) {
+        if (y[i] === 1) tp++;
+        else fp++;
+      }
+    }
+    return countsToMetrics(threshold, tp, fp, positives, negatives);
+  });
+}
+
+/**
+ * The point of a ROC curve with the highest F1 (the first on ties, i.e. the highest
+ * threshold). Points flag `score >= threshold`, so this is the best F1 any threshold can
+ * reach on these examples: an optimistic, after-the-fact choice, not one made on held-out data.
+ */
+export function bestF1Point(curve: RocCurve): ThresholdMetrics & { index: number } {
+  let best: (ThresholdMetrics & { index: number }) | undefined;
+  for (let i = 0; i < curve.tps.length; i++) {
+    const m = countsToMetrics(curve.thresholds[i], curve.tps[i], curve.fps[i], curve.positives, curve.negatives);
+    if (!best || m.f1 > best.f1) best = { ...m, index: i };
+  }
+  return best!;
+}
+
+function countsToMetrics(threshold: number, tp: number, fp: number, positives: number, negatives: number): ThresholdMetrics {
+  const precision = tp + fp > 0 ? tp / (tp + fp) : 1;
+  const recall = tp / positives;
+  return {
+    threshold,
+    truePositives: tp,
+    falsePositives: fp,
+    falseNegatives: positives - tp,
+    trueNegatives: negatives - fp,
+    precision,
+    recall,
+    f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0,
+    fpr: fp / negatives,
+    accuracy: (tp + negatives - fp) / (positives + negatives),
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 
 /** Host copy of a number array or tensor as float64, checked finite. */

@@ -90,6 +90,12 @@ export interface SemiSupervisedOptions {
   /** Classifier batch size (default 64) and learning rate (default 1e-3). */
   batchSize?: number;
   lr?: number;
+  /**
+   * Classifier runs per (label count, method) (default 1). Run `r` draws its own balanced
+   * subset and head initialisation (the subset of run 0 is the one drawn without repeats);
+   * the table and chart show the mean, and the table the standard deviation as well.
+   */
+  repeats?: number;
   /** Methods to compare (default all three). */
   methods?: SemiSupervisedMethod[];
   /**
@@ -111,6 +117,8 @@ export interface SemiSupervisedRow {
   /** Labelled examples it was trained on. */
   labels: number;
   method: SemiSupervisedMethod;
+  /** Which of the `repeats` runs (0-based). */
+  repeat: number;
   /** Accuracy on its labelled set (during the last epoch) and on the test set after training. */
   trainAccuracy: number;
   testAccuracy: number;
@@ -122,9 +130,13 @@ export interface SemiSupervisedRow {
 
 /** What `semiSupervisedStudy` returns. */
 export interface SemiSupervisedResult {
-  /** One row per (label count, method). */
+  /** One row per (label count, repeat, method), in that order. */
   rows: SemiSupervisedRow[];
-  /** The test accuracies as a wide table: one row per label count, one column per method, plus `gain` (fine-tuned minus supervised). */
+  /**
+   * The test accuracies as a wide table: one row per label count, one column per method
+   * (the mean over the repeats), plus `gain` (fine-tuned minus supervised); with repeats, also
+   * `<method> sd`, the sample standard deviation of the runs.
+   */
   table: Record<string, number>[];
   /** `table` as a danfojs DataFrame (`.print()` it), unless `dataFrame: false`. */
   dataFrame?: Danfo.DataFrame;
@@ -132,7 +144,7 @@ export interface SemiSupervisedResult {
   pretrainHistory: History;
   /** The pretrained autoencoder (its weights as pretrained; the caller disposes it). */
   model: Autoencoder;
-  /** Test accuracy against labelled examples (log x), one line per method. */
+  /** Test accuracy (mean over the repeats) against labelled examples (log x), one line per method. */
   chart: ChartSpec;
 }
 
@@ -156,6 +168,7 @@ export async function semiSupervisedStudy(options: SemiSupervisedOptions = {}): 
   const known: SemiSupervisedMethod[] = ['pretrained-frozen', 'pretrained-finetuned', 'supervised'];
   if (methods.length === 0 || methods.some((m) => !known.includes(m))) throw new ArgumentError('methods', methods, `a non-empty list of ${known.join(', ')}`);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 64, 1);
+  const repeats = checkInteger('repeats', options.repeats ?? 1, 1);
   const { train, test } = await loadMnist({ trainSize: options.pretrainSize ?? 60000, testSize: options.testSize ?? 10000, seed });
   const model = options.model ?? new AE({ seed });
   const initial = snapshotWeights(model);
@@ -176,39 +189,45 @@ export async function semiSupervisedStudy(options: SemiSupervisedOptions = {}): 
     const rows: SemiSupervisedRow[] = [];
     // (b) and (c): each run starts from its own copy of the weights
     for (const n of counts) {
-      const labelled = balancedSubset(train, n, seed + n);
-      try {
-        const epochs = typeof options.classifierEpochs === 'function' ? options.classifierEpochs(n) : (options.classifierEpochs ?? defaultEpochs(n, Math.min(batchSize, n)));
-        checkInteger('classifierEpochs', epochs, 1);
-        for (const method of methods) {
-          restoreWeights(model, method === 'supervised' ? initial : pretrained);
-          const clf = new EncoderClassifier(model, { classes, frozen: method === 'pretrained-frozen', seed });
-          try {
-            const t0 = performance.now();
-            const history = await fitClassifier(clf, labelled, { epochs, batchSize, lr: options.lr ?? 1e-3, seed });
-            const row: SemiSupervisedRow = {
-              labels: n,
-              method,
-              trainAccuracy: history.at(-1)!.trainAccuracy,
-              testAccuracy: await accuracy(clf, test),
-              epochs,
-              seconds: (performance.now() - t0) / 1000,
-            };
-            rows.push(row);
-            options.onProgress?.({ stage: 'classifier', row });
-          } finally {
-            clf.dispose();
+      const epochs = typeof options.classifierEpochs === 'function' ? options.classifierEpochs(n) : (options.classifierEpochs ?? defaultEpochs(n, Math.min(batchSize, n)));
+      checkInteger('classifierEpochs', epochs, 1);
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        // run 0 keeps the subset drawn without repeats; later runs mix in a large odd step
+        const labelled = balancedSubset(train, n, seed + n + 7919 * repeat);
+        try {
+          for (const method of methods) {
+            restoreWeights(model, method === 'supervised' ? initial : pretrained);
+            const clf = new EncoderClassifier(model, { classes, frozen: method === 'pretrained-frozen', seed: seed + repeat });
+            try {
+              const t0 = performance.now();
+              const history = await fitClassifier(clf, labelled, { epochs, batchSize, lr: options.lr ?? 1e-3, seed: seed + repeat });
+              const row: SemiSupervisedRow = {
+                labels: n,
+                method,
+                repeat,
+                trainAccuracy: history.at(-1)!.trainAccuracy,
+                testAccuracy: await accuracy(clf, test),
+                epochs,
+                seconds: (performance.now() - t0) / 1000,
+              };
+              rows.push(row);
+              options.onProgress?.({ stage: 'classifier', row });
+            } finally {
+              clf.dispose();
+            }
           }
+        } finally {
+          disposeDataset(labelled);
         }
-      } finally {
-        disposeDataset(labelled);
       }
     }
     restoreWeights(model, pretrained);
+    const runs = (n: number, m: SemiSupervisedMethod) => rows.filter((x) => x.labels === n && x.method === m).map((x) => x.testAccuracy);
     const table = counts.map((n) => {
       const r: Record<string, number> = { labels: n };
-      for (const m of methods) r[m] = rows.find((x) => x.labels === n && x.method === m)!.testAccuracy;
+      for (const m of methods) r[m] = mean(runs(n, m));
       if (methods.includes('pretrained-finetuned') && methods.includes('supervised')) r.gain = r['pretrained-finetuned'] - r.supervised;
+      if (repeats > 1) for (const m of methods) r[`${m} sd`] = sampleStd(runs(n, m));
       return r;
     });
     let dataFrame: Danfo.DataFrame | undefined;
@@ -218,7 +237,7 @@ export async function semiSupervisedStudy(options: SemiSupervisedOptions = {}): 
       dataFrame = new dfd.DataFrame(table);
     }
     const chart = lineChart(
-      rows.map((r) => ({ labels: r.labels, testAccuracy: r.testAccuracy, method: r.method })),
+      counts.flatMap((n) => methods.map((m) => ({ labels: n, testAccuracy: mean(runs(n, m)), method: m }))),
       { x: 'labels', y: 'testAccuracy', color: 'method', points: true, logX: true, title: 'Semi-supervised: test accuracy vs labelled examples', xTitle: 'labelled training examples', yTitle: 'test accuracy' },
     );
     return { rows, table, dataFrame, pretrainHistory, model, chart };
@@ -230,4 +249,15 @@ export async function semiSupervisedStudy(options: SemiSupervisedOptions = {}): 
     disposeDataset(train);
     disposeDataset(test);
   }
+}
+
+function mean(v: number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+/** Standard deviation with the `n - 1` divisor (0 for a single value). */
+function sampleStd(v: number[]): number {
+  if (v.length < 2) return 0;
+  const m = mean(v);
+  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
 }

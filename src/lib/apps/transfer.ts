@@ -1,15 +1,17 @@
 /**
  * Transfer learning (seed 000 `transfer_learning`): a classifier head on a pretrained
- * encoder, the encoder frozen or fine-tuned with it; accuracy per epoch.
+ * encoder, the encoder frozen or fine-tuned with it; accuracy per epoch; and the three-way
+ * comparison with the same network trained from scratch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { checkInteger } from '../errors';
-import { Dataset, labelsOf } from '../data/dataset';
+import { Dataset, datasetSize, labelsOf } from '../data/dataset';
 import type { Autoencoder } from '../models/autoencoder';
 import { EncoderClassifier } from '../models/classifier';
 import { ClassifierEpoch, fitClassifier } from '../train/classifier';
 import { ChartSpec, lineChart } from '../viz/charts';
+import type { SemiSupervisedMethod } from './semisupervised';
 
 /** Options of `transferLearning`. */
 export interface TransferOptions {
@@ -86,6 +88,76 @@ export async function transferLearning(model: Autoencoder, trainSet: Dataset, te
     classifier.dispose();
     throw err;
   }
+}
+
+/** Options of `compareTransfer`: those of `transferLearning`, less `frozen`, which each arm sets. */
+export interface TransferComparisonOptions extends Omit<TransferOptions, 'frozen' | 'onEpochEnd'> {
+  /**
+   * The same architecture untrained (ideally with the pretrained model's initial weights):
+   * the `supervised` arm, trained from scratch on the labels alone. Without it only the two
+   * pretrained arms run. Its weights are trained in place.
+   */
+  scratch?: Autoencoder;
+  /** Called after every epoch of every arm. */
+  onEpochEnd?: (method: SemiSupervisedMethod, record: ClassifierEpoch) => void | Promise<void>;
+}
+
+/** One epoch of one arm of `compareTransfer`. Accuracies are fractions in [0, 1]. */
+export interface TransferComparisonRow {
+  method: SemiSupervisedMethod;
+  epoch: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+  seconds: number;
+}
+
+/** What `compareTransfer` returns. */
+export interface TransferComparison {
+  /** One row per (arm, epoch), arms in the order frozen, fine-tuned, supervised. */
+  rows: TransferComparisonRow[];
+  /** Test accuracy after the last epoch, per arm that ran. */
+  final: Partial<Record<SemiSupervisedMethod, number>>;
+  /** Test accuracy per epoch, one line per arm. */
+  chart: ChartSpec;
+}
+
+/**
+ * Seed 000's `transfer_learning` three ways on the same labelled set, head initialisation
+ * and batches: the head on the pretrained encoder frozen (`pretrained-frozen`, the seed's),
+ * the pretrained encoder fine-tuned with it (`pretrained-finetuned`), and the same network
+ * trained from scratch (`supervised`, with `options.scratch`). The pretrained model's
+ * weights are put back after fine-tuning.
+ * @param pretrained an autoencoder trained without labels
+ * @param trainSet labelled examples `x [n, ...inputShape]`, `y [n]`
+ * @param testSet labelled examples for the per-epoch test accuracy
+ */
+export async function compareTransfer(pretrained: Autoencoder, trainSet: Dataset, testSet: Dataset, options: TransferComparisonOptions = {}): Promise<TransferComparison> {
+  const { scratch, onEpochEnd, ...common } = options;
+  const arms: [SemiSupervisedMethod, Autoencoder, boolean][] = [
+    ['pretrained-frozen', pretrained, true],
+    ['pretrained-finetuned', pretrained, false],
+  ];
+  if (scratch) arms.push(['supervised', scratch, false]);
+  const rows: TransferComparisonRow[] = [];
+  const final: Partial<Record<SemiSupervisedMethod, number>> = {};
+  const saved = snapshotWeights(pretrained);
+  try {
+    for (const [method, model, frozen] of arms) {
+      const result = await transferLearning(model, trainSet, testSet, { ...common, frozen, onEpochEnd: (r) => onEpochEnd?.(method, r) });
+      result.classifier.dispose();
+      for (const h of result.history) rows.push({ method, epoch: h.epoch, trainAccuracy: h.trainAccuracy, testAccuracy: h.testAccuracy!, seconds: h.seconds });
+      final[method] = result.testAccuracy;
+    }
+  } finally {
+    // fine-tuning trained the pretrained encoder in place
+    restoreWeights(pretrained, saved);
+    tf.dispose(saved);
+  }
+  const chart = lineChart(
+    rows.map((r) => ({ epoch: r.epoch, testAccuracy: r.testAccuracy, method: r.method })),
+    { x: 'epoch', y: 'testAccuracy', color: 'method', points: true, title: `Classifier head on ${datasetSize(trainSet)} labelled examples`, yTitle: 'test accuracy' },
+  );
+  return { rows, final, chart };
 }
 
 /** Copies of every weight of a model (batch-norm statistics included), to put back with `restoreWeights`. */

@@ -103,3 +103,18 @@ export function disposeBatch(b: Batch): void {
   b.target.dispose();
   b.y?.dispose();
 }
+
+/**
+ * One fixed noisy copy of every example (`x` `[n, ...]` -> `[n, ...]`, labels kept): the
+ * same seeded noise and clamping as `batches(ds, { noise, seed })` in dataset order. For a
+ * noisy test set, or to train on purpose against a noisy "clean" image (the mistake seed
+ * 000 Part 2 warns about: `fit`'s `noise` option always keeps the clean target). The
+ * caller disposes the copy (`disposeDataset`).
+ */
+export function noisyCopy(ds: Dataset, noise: NoiseOptions, seed = 1): Dataset {
+  const n = datasetSize(ds);
+  const parts = [...batches(ds, { batchSize: Math.min(n, 1000), shuffle: false, noise, seed })];
+  const x = tf.concat(parts.map((b) => b.x));
+  parts.forEach(disposeBatch);
+  return ds.y ? { ...ds, x, y: ds.y.clone() } : { ...ds, x };
+}

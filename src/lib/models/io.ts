@@ -49,10 +49,37 @@ interface ModelJson {
 }
 
 /**
+ * A save could not be written (unwritable or missing directory, a path through a regular
+ * file, a full disk). The previous save at `path`, if any, is intact.
+ */
+export class SaveError extends AelabError {
+  constructor(
+    /** The directory or file that could not be written. */
+    readonly path: string,
+    /** The system's reason, e.g. `ENOSPC no space left on device`. */
+    readonly reason: string,
+  ) {
+    super(`could not save to ${path}: ${reason}`);
+  }
+
+  /** A SaveError for `path` from a Node.js file-system error. */
+  static from(path: string, err: unknown): SaveError {
+    if (err instanceof SaveError) return err;
+    const e = err as NodeJS.ErrnoException;
+    const message = e.message ?? String(err);
+    // Node's messages start with the code already ("ENOSPC: no space left on device, write").
+    return new SaveError(path, (e.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message).replace(/\s+/g, ' ').trim());
+  }
+}
+
+/**
  * Saves `model` (architecture config and every weight, batch-norm statistics included)
  * into `dir`, replacing an earlier save there only once the new one is complete.
+ * @param extraFiles more files written into the same directory in the same atomic step
+ *   (a training checkpoint's optimizer state); `loadModel` ignores them
+ * @throws SaveError naming `dir` when it cannot be written; the earlier save is then intact
  */
-export async function saveModel(model: Autoencoder, dir: string): Promise<void> {
+export async function saveModel(model: Autoencoder, dir: string, extraFiles: Record<string, string | Uint8Array> = {}): Promise<void> {
   const named: tf.NamedTensorMap = {};
   model.weights.forEach((w, i) => (named[`${i}:${w.originalName}`] = w.read()));
   const { data, specs } = await tf.io.encodeWeights(named);
@@ -64,16 +91,21 @@ export async function saveModel(model: Autoencoder, dir: string): Promise<void> 
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     writeFileSynced(path.join(tmp, 'weights.bin'), new Uint8Array(data));
+    for (const [name, content] of Object.entries(extraFiles)) writeFileSynced(path.join(tmp, name), content);
+    // model.json last: a directory without it is never taken for a save.
     writeFileSynced(path.join(tmp, 'model.json'), JSON.stringify(json, null, 2));
     const hadOld = fs.existsSync(target);
     if (hadOld) fs.renameSync(target, old);
     fs.renameSync(tmp, target);
     if (hadOld) fs.rmSync(old, { recursive: true, force: true });
   } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (!fs.existsSync(target) && fs.existsSync(old)) fs.renameSync(old, target);
-    const e = err as NodeJS.ErrnoException;
-    throw new AelabError(`could not save the model to ${dir}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim());
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      if (!fs.existsSync(target) && fs.existsSync(old)) fs.renameSync(old, target);
+    } catch {
+      // the cleanup's own failure must not hide the reason of the first one
+    }
+    throw SaveError.from(dir, err);
   }
 }
 
@@ -82,6 +114,48 @@ export async function saveModel(model: Autoencoder, dir: string): Promise<void> 
  * gives a `DataFormatError` that names the file and what is wrong.
  */
 export async function loadModel(dir: string): Promise<Autoencoder> {
+  const save = readSave(dir);
+  const factory = registry.get(save.json.name);
+  if (!factory) throw new DataFormatError(save.jsonFile, `architecture "${save.json.name}" is unknown; known: ${registeredModels().join(', ')}`);
+  const model = factory(save.json.config);
+  try {
+    writeWeights(model, decodeSave(save, model));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}
+
+/**
+ * Reads the weights of a save into an existing model of the same architecture and config
+ * (resuming training into the model object a caller already holds).
+ * @throws DataFormatError when the save is damaged or holds another architecture or config
+ */
+export function loadWeights(model: Autoencoder, dir: string): void {
+  writeWeights(model, readWeights(model, dir));
+}
+
+/**
+ * The weights of a save as new tensors, in the order of `model.weights` (checked against
+ * the model's architecture, config and shapes); the caller disposes them.
+ */
+export function readWeights(model: Autoencoder, dir: string): tf.Tensor[] {
+  const save = readSave(dir);
+  if (save.json.name !== model.name || JSON.stringify(save.json.config) !== JSON.stringify(model.config)) {
+    throw new DataFormatError(save.jsonFile, `holds a ${save.json.name} with config ${JSON.stringify(save.json.config)}, not this ${model.name} with config ${JSON.stringify(model.config)}`);
+  }
+  return decodeSave(save, model);
+}
+
+interface Save {
+  json: ModelJson;
+  jsonFile: string;
+  bytes: Buffer;
+}
+
+/** Reads and checks `model.json` and `weights.bin` of a save (sizes, format, manifest). */
+function readSave(dir: string): Save {
   const jsonFile = path.join(dir, 'model.json');
   const binFile = path.join(dir, 'weights.bin');
   if (!fs.existsSync(jsonFile)) throw new DataFormatError(jsonFile, 'does not exist: is this a directory written by model.save()?');
@@ -92,8 +166,6 @@ export async function loadModel(dir: string): Promise<Autoencoder> {
     throw new DataFormatError(jsonFile, `is not valid JSON (${(err as Error).message})`);
   }
   if (json.format !== MODEL_FORMAT) throw new DataFormatError(jsonFile, `format is ${JSON.stringify(json.format)}, expected "${MODEL_FORMAT}"`);
-  const factory = registry.get(json.name);
-  if (!factory) throw new DataFormatError(jsonFile, `architecture "${json.name}" is unknown; known: ${registeredModels().join(', ')}`);
   if (!Array.isArray(json.weights)) throw new DataFormatError(jsonFile, 'has no weight manifest');
   if (!fs.existsSync(binFile)) throw new DataFormatError(binFile, 'does not exist');
   const bytes = fs.readFileSync(binFile);
@@ -101,26 +173,29 @@ export async function loadModel(dir: string): Promise<Autoencoder> {
   if (bytes.length !== expected) {
     throw new DataFormatError(binFile, `holds ${bytes.length} bytes, but model.json describes ${expected} bytes of weights (truncated or from another save)`);
   }
-  const model = factory(json.config);
+  return { json, jsonFile, bytes };
+}
+
+/** Decodes a save's weights for `model` (count and shapes checked); new tensors in `model.weights` order. */
+function decodeSave({ json, jsonFile, bytes }: Save, model: Autoencoder): tf.Tensor[] {
   const weights = model.weights;
   if (weights.length !== json.weights.length) {
-    model.dispose();
     throw new DataFormatError(jsonFile, `describes ${json.weights.length} weight tensors, but a ${json.name} with this config has ${weights.length}`);
   }
-  const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), json.weights);
+  json.weights.forEach((spec, i) => {
+    if (spec.shape.join() !== weights[i].shape.join()) {
+      throw new DataFormatError(jsonFile, `weight ${i} (${spec.name}) has shape [${spec.shape}], but the model expects [${weights[i].shape}]`);
+    }
+  });
+  const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer, json.weights);
+  return json.weights.map((spec) => decoded[spec.name]);
+}
+
+/** Writes decoded weights into the model and frees them. */
+function writeWeights(model: Autoencoder, values: tf.Tensor[]): void {
   try {
-    json.weights.forEach((spec, i) => {
-      const w = weights[i];
-      if (spec.shape.join() !== w.shape.join()) {
-        throw new DataFormatError(jsonFile, `weight ${i} (${spec.name}) has shape [${spec.shape}], but the model expects [${w.shape}]`);
-      }
-      w.write(decoded[spec.name]);
-    });
-  } catch (err) {
-    model.dispose();
-    throw err;
+    model.weights.forEach((w, i) => w.write(values[i]));
   } finally {
-    Object.values(decoded).forEach((t) => t.dispose());
+    tf.dispose(values);
   }
-  return model;
 }

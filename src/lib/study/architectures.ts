@@ -9,7 +9,7 @@ import { DeepAutoencoder, MLPAutoencoder } from '../models/mlp';
 import { SparseAutoencoder } from '../models/sparse';
 import { StackedAutoencoder } from '../models/stacked';
 import { VAE } from '../models/vae';
-import { ConvBottleneckAutoencoder } from './conv';
+import { ConvBottleneckAutoencoder } from '../models/conv';
 
 /** Names of the study's architectures, in report order. */
 export const STUDY_MODELS = ['shallow', 'deep', 'conv', 'sparse', 'denoising', 'vae', 'stacked-tied'] as const;

@@ -15,4 +15,3 @@ export { ARCHITECTURES, STUDY_MODELS, DENOISING_NOISE, architecture, type StudyA
 export { analyzeModel, disposeStudyData, NOISE_LEVELS, IMAGE_CAPTIONS, type StudyData, type ModelMetrics, type ModelImages, type NoiseRow, type AnalyzeOptions } from './analyze';
 export { trainArchitecture, epochsOf, type TrainingSummary, type StudyTrainOptions } from './training';
 export { recommend, renderHtml, reportCharts, inlineSvg, escapeHtml, noiseMse, TABLE_COLUMNS, REPORT_FORMAT, type StudyReport, type StudyModelReport, type Recommendation, type RenderedReport, type ReportChart } from './report';
-export { ConvBottleneckAutoencoder, registerStudyModels, type ConvBottleneckConfig } from './conv';

@@ -12,7 +12,10 @@
  * ```
  *
  * Resumable: a model whose `training.json` matches the run's settings is not trained again,
- * and one whose `metrics.json` matches too is not analysed again (`force` redoes both).
+ * and one whose `metrics.json` matches too is not analysed again (`force` redoes both). A
+ * model whose training was interrupted (`signal`, Ctrl-C) continues from its checkpoint
+ * (`models/<name>/checkpoints/last`, written after every epoch and at the interruption) and
+ * ends with the weights an uninterrupted run gives.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,11 +27,12 @@ import { Dataset, datasetSize, disposeDataset, filterClasses, hostData, labelsOf
 import { loadFashionMnist, loadMnist } from '../data/mnist';
 import type { Autoencoder } from '../models/autoencoder';
 import { loadModel } from '../models/io';
+import { checkpointProgress } from '../train/checkpoint';
+import { InterruptedError } from '../train/fit';
 import { sampleIndices } from '../analysis/common';
 import { adjustedRandIndex, kmeansBest, normalizedMutualInfo, silhouetteScore } from '../apps/clustering';
 import { ARCHITECTURES, STUDY_MODELS, StudyArchitecture } from './architectures';
 import { IMAGE_CAPTIONS, ModelImages, ModelMetrics, StudyData, analyzeModel, disposeStudyData } from './analyze';
-import { registerStudyModels } from './conv';
 import { ProfileName, StudyProfile, profile as profileByName } from './profiles';
 import { REPORT_FORMAT, StudyModelReport, StudyReport, recommend, renderHtml } from './report';
 import { TrainingSummary, epochsOf, trainArchitecture } from './training';
@@ -59,6 +63,14 @@ export interface StudyOptions {
   progress?: boolean;
   /** The command line recorded in the report (default: the equivalent `aelab study` command). */
   command?: string;
+  /** Epochs of every model instead of the profile's (the deep model's own count included). */
+  epochs?: number;
+  /**
+   * Stops the study when aborted (Ctrl-C): training stops after the batch in progress with a
+   * resumable checkpoint, analysis before its next stage; `runStudy` then throws an
+   * `InterruptedError`, and the next run continues where this one stopped.
+   */
+  signal?: AbortSignal;
 }
 
 /** What `runStudy` returns. */
@@ -81,6 +93,12 @@ interface TrainingFile {
   key: string;
   trainedAt: string;
   training: TrainingSummary;
+}
+
+/** Written before a model's training starts; its checkpoints resume only under the same key. */
+interface PartialFile {
+  format: number;
+  key: string;
 }
 
 interface MetricsFile {
@@ -111,7 +129,8 @@ export const ANOMALY_CLASS = 9;
  */
 export async function runStudy(options: StudyOptions = {}): Promise<StudyResult> {
   const t0 = performance.now();
-  const p = typeof options.profile === 'object' ? options.profile : profileByName(options.profile ?? 'standard');
+  const p0 = typeof options.profile === 'object' ? options.profile : profileByName(options.profile ?? 'standard');
+  const p: StudyProfile = options.epochs === undefined ? p0 : { ...p0, epochs: checkInteger('epochs', options.epochs, 1), deepEpochs: undefined };
   const dataset = options.dataset ?? 'mnist';
   if (!(STUDY_DATASETS as readonly string[]).includes(dataset)) throw new ArgumentError('dataset', dataset, STUDY_DATASETS.join(' or '));
   const seed = checkInteger('seed', options.seed ?? 1, 0);
@@ -121,10 +140,13 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyResult>
   for (const n of names) if (!(STUDY_MODELS as readonly string[]).includes(n)) throw new ArgumentError('models', n, `names among ${STUDY_MODELS.join(', ')}`);
   const archs = ARCHITECTURES.filter((a) => names.includes(a.name));
   const log = options.log ?? (() => {});
-  const command = options.command ?? studyCommand(p.name, dataset, options.out, seed, names);
+  const command = options.command ?? studyCommand(p.name, dataset, options.out, seed, names, options.epochs);
+  const signal = options.signal;
+  const stopIfAsked = (what: string) => {
+    if (signal?.aborted) throw new InterruptedError(`study interrupted ${what}; run the same command again (or with --resume) to continue`);
+  };
 
   await initBackend({ quiet: true });
-  registerStudyModels();
   try {
     fs.mkdirSync(path.join(out, 'models'), { recursive: true });
   } catch (err) {
@@ -163,6 +185,7 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyResult>
 
     for (const [i, arch] of archs.entries()) {
       const label = `[${i + 1}/${archs.length}] ${arch.name}`;
+      stopIfAsked(`before ${arch.name}`);
       const dir = path.join(out, 'models', arch.name);
       const trainKey = JSON.stringify({ format: STUDY_FORMAT, dataset, seed, normal: NORMAL_CLASSES, arch: { name: arch.name, description: arch.description, recipe: arch.recipe }, trainSize: p.trainSize, epochs: epochsOf(arch, p), pretrainEpochs: arch.recipe.pretrain ? p.pretrainEpochs : undefined, batchSize: p.batchSize });
       const metricsKey = JSON.stringify({ trainKey, dataKey });
@@ -187,15 +210,37 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyResult>
           log(`${label}: trained earlier (${trainingFile.trainedAt}); loading it to analyse`);
           model = await loadModel(path.join(dir, 'model'));
         } else {
-          if (trainingFile || haveModel) log(`${label}: the saved model was trained with other settings; training again`);
-          fs.rmSync(dir, { recursive: true, force: true });
+          const checkpointDir = path.join(dir, 'checkpoints');
+          const partialFile = path.join(dir, 'partial.json');
+          const reached = readJson<PartialFile>(partialFile)?.key === trainKey ? progressOf(path.join(checkpointDir, 'last')) : undefined;
+          if (!reached) {
+            if (trainingFile || haveModel) log(`${label}: the saved model was trained with other settings; training again`);
+            fs.rmSync(dir, { recursive: true, force: true });
+            const pf: PartialFile = { format: STUDY_FORMAT, key: trainKey };
+            writeFileAtomic(partialFile, JSON.stringify(pf));
+          }
           model = arch.create(seed);
           const epochs = epochsOf(arch, p);
-          log(`${label}: training ${epochs} epoch${epochs === 1 ? '' : 's'} on ${datasetSize(d.train).toLocaleString('en-US')} images; ${model.paramCount().toLocaleString('en-US')} parameters`);
-          const training = await trainArchitecture(arch, model, d.train, { profile: p, seed, progressLabel: options.progress ? label : undefined, log });
+          log(
+            reached
+              ? `${label}: resuming the interrupted training after epoch ${reached.epoch}${reached.batch ? ` and ${reached.batch} batches` : ''} of ${epochs}`
+              : `${label}: training ${epochs} epoch${epochs === 1 ? '' : 's'} on ${datasetSize(d.train).toLocaleString('en-US')} images; ${model.paramCount().toLocaleString('en-US')} parameters`,
+          );
+          const training = await trainArchitecture(arch, model, d.train, {
+            profile: p,
+            seed,
+            progressLabel: options.progress ? label : undefined,
+            log,
+            checkpointDir,
+            resume: reached !== undefined,
+            signal,
+          });
           await model.save(path.join(dir, 'model'));
           trainingFile = { format: STUDY_FORMAT, key: trainKey, trainedAt: new Date().toISOString(), training };
           writeFileAtomic(path.join(dir, 'training.json'), JSON.stringify(trainingFile, null, 2));
+          // Trained: the checkpoints (optimizer state included) are no longer needed.
+          fs.rmSync(checkpointDir, { recursive: true, force: true });
+          fs.rmSync(partialFile, { force: true });
           log(`${label}: trained in ${training.seconds.toFixed(1)} s (${training.msPerStep.toFixed(1)} ms per step), final loss ${training.history.at(-1)?.trainLoss.toFixed(4)}`);
           status = 'trained';
         }
@@ -203,7 +248,7 @@ export async function runStudy(options: StudyOptions = {}): Promise<StudyResult>
           profile: p,
           seed,
           onStage: (stage, done) => {
-            if (!done) return;
+            if (!done) return stopIfAsked(`before the ${stage} analysis of ${arch.name} (its trained model is saved)`);
             log(done.error ? `${label}: ${stage} FAILED: ${done.error}` : `${label}: ${stage}: ${done.summary} (${done.seconds.toFixed(1)} s)`);
           },
         });
@@ -341,6 +386,15 @@ function readJson<T extends { format: number }>(file: string): T | undefined {
   }
 }
 
+/** How far the checkpoint in `dir` got, or undefined when there is none or it is unreadable. */
+function progressOf(dir: string): { epoch: number; batch: number } | undefined {
+  try {
+    return checkpointProgress(dir);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `p` relative to the working directory when it is inside it, else absolute. */
 function displayPath(p: string): string {
   const rel = path.relative(process.cwd(), p);
@@ -352,8 +406,9 @@ function secs(t0: number): string {
 }
 
 /** The `aelab study` command line equivalent to the options. */
-function studyCommand(profileName: string, dataset: string, out: string | undefined, seed: number, models: string[]): string {
+function studyCommand(profileName: string, dataset: string, out: string | undefined, seed: number, models: string[], epochs: number | undefined): string {
   const parts = ['aelab study', `--profile ${profileName}`];
+  if (epochs !== undefined) parts.push(`--epochs ${epochs}`);
   if (dataset !== 'mnist') parts.push(`--dataset ${dataset}`);
   if (out !== undefined) parts.push(`--out ${out}`);
   if (seed !== 1) parts.push(`--seed ${seed}`);

@@ -3,12 +3,16 @@
  * the architecture's own options (denoising noise, clipping and plateau schedule, greedy
  * pretraining).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../io';
 import type { Dataset } from '../data/dataset';
 import { datasetSize } from '../data/dataset';
 import type { Autoencoder } from '../models/autoencoder';
 import { StackedAutoencoder } from '../models/stacked';
 import type { FitCallbacks, History } from '../train/fit';
 import { fit } from '../train/fit';
+import { checkpointProgress } from '../train/checkpoint';
 import { greedyPretrain } from '../train/pretrain';
 import { ProgressDisplay, terminalProgress } from '../train/progress';
 import type { StudyArchitecture } from './architectures';
@@ -40,6 +44,15 @@ export interface StudyTrainOptions {
   progressLabel?: string;
   /** Called with a line of progress (pretraining blocks). */
   log?: (line: string) => void;
+  /**
+   * Checkpoints of the end-to-end training (`fit`'s `checkpointDir`), and `pretrain.json`
+   * once greedy pretraining is done.
+   */
+  checkpointDir?: string;
+  /** Continue from the checkpoint in `checkpointDir` when there is one (pretraining is then not redone). */
+  resume?: boolean;
+  /** Stops training between two batches, with a resumable checkpoint (see `fit`). */
+  signal?: AbortSignal;
 }
 
 /** Epochs of an architecture under a profile. */
@@ -53,20 +66,30 @@ export async function trainArchitecture(arch: StudyArchitecture, model: Autoenco
   const r = arch.recipe;
   const t0 = performance.now();
   let pretrain: TrainingSummary['pretrain'];
-  if (r.pretrain) {
+  const ckpt = options.checkpointDir;
+  const pretrainFile = ckpt && path.join(ckpt, 'pretrain.json');
+  // A checkpoint of the end-to-end training holds the pretrained weights already.
+  const resuming = options.resume === true && ckpt !== undefined && checkpointProgress(path.join(ckpt, 'last')) !== undefined;
+  if (r.pretrain && resuming && pretrainFile && fs.existsSync(pretrainFile)) {
+    pretrain = JSON.parse(fs.readFileSync(pretrainFile, 'utf8')) as TrainingSummary['pretrain'];
+  } else if (r.pretrain) {
     if (!(model instanceof StackedAutoencoder)) throw new Error(`${arch.name}: greedy pretraining needs a StackedAutoencoder`);
     const histories = await greedyPretrain(model, train, {
       epochsPerLayer: p.pretrainEpochs,
       batchSize: p.batchSize,
       lr: 1e-3,
       seed,
+      // Stopped during pretraining, a model starts afresh on the next run (no checkpoint).
+      signal: options.signal,
       onLayer: (block, blocks) => options.log?.(`${options.progressLabel ?? arch.name}: pretraining block ${block + 1}/${blocks} (${p.pretrainEpochs} epoch${p.pretrainEpochs === 1 ? '' : 's'}, MSE)`),
       progress: options.progressLabel ? freshProgress(`${options.progressLabel} pretrain`) : undefined,
     });
     pretrain = histories.map((h, i) => ({ block: i + 1, epochs: h.epochs.length, loss: h.epochs.at(-1)?.trainLoss ?? NaN, seconds: h.epochs.reduce((s, e) => s + e.seconds, 0) }));
+    if (pretrainFile) writeFileAtomic(pretrainFile, JSON.stringify(pretrain));
   }
   const epochs = epochsOf(arch, p);
   const t1 = performance.now();
+  let initialEpoch = 0;
   const history: History = await fit(model, train, {
     epochs,
     batchSize: p.batchSize,
@@ -77,7 +100,11 @@ export async function trainArchitecture(arch: StudyArchitecture, model: Autoenco
     noise: r.noise === undefined ? undefined : { std: r.noise },
     clipNorm: r.clipNorm,
     plateau: r.plateau,
+    checkpointDir: ckpt,
+    resume: resuming,
+    signal: options.signal,
     progress: options.progressLabel ? freshProgress(options.progressLabel) : undefined,
+    onTrainBegin: (info) => (initialEpoch = info.initialEpoch ?? 0),
   });
   const fitSeconds = (performance.now() - t1) / 1000;
   const steps = epochs * Math.ceil(datasetSize(train) / p.batchSize);
@@ -87,7 +114,8 @@ export async function trainArchitecture(arch: StudyArchitecture, model: Autoenco
     epochs: history.epochs.length,
     steps,
     seconds: (performance.now() - t0) / 1000,
-    msPerStep: (1000 * fitSeconds) / steps,
+    // Timed over the epochs this call trained (a resumed run did the others earlier).
+    msPerStep: (1000 * fitSeconds) / Math.max(1, steps - initialEpoch * Math.ceil(datasetSize(train) / p.batchSize)),
     history: history.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, lr: e.lr, seconds: e.seconds })),
   };
   if (pretrain) summary.pretrain = pretrain;

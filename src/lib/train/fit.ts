@@ -4,6 +4,7 @@
  * schedule, early stopping, checkpoints, image snapshots, progress); they never fork it.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { AelabError, ArgumentError, checkInteger, checkNumber } from '../errors';
@@ -12,7 +13,9 @@ import { mixSeed } from '../random';
 import { Dataset, datasetSize } from '../data/dataset';
 import { Batch, NoiseOptions, batchCount, batches, disposeBatch } from '../data/batches';
 import type { Autoencoder } from '../models/autoencoder';
+import { SaveError, readWeights, saveModel, loadWeights } from '../models/io';
 import { saveImage } from '../viz/image';
+import { CheckpointError, TrainingState, readCheckpoint, restoreTrainingState, saveCheckpoint } from './checkpoint';
 import { clipByGlobalNorm } from './clip';
 import { LOSSES, LossName, Reduction, reconstructionLoss } from './losses';
 import { OPTIMIZERS, OptimizerName, OptimizerOptions, getLearningRate, makeOptimizer } from './optimizers';
@@ -25,6 +28,8 @@ export interface TrainBeginInfo {
   batches: number;
   /** Training examples. */
   examples: number;
+  /** Epochs completed before, restored from a checkpoint (`resume`); 0 for a fresh start. */
+  initialEpoch?: number;
 }
 
 /** What `onBatch` gets every `logInterval` batches (and after the last batch of an epoch). */
@@ -124,10 +129,28 @@ export interface FitOptions extends FitCallbacks {
   earlyStopping?: FitEarlyStoppingOptions;
   /**
    * Save checkpoints here: `best/` (the model after its best epoch by the monitored loss,
-   * rewritten when it improves), `last/` (after every epoch), and `checkpoint.json` (which
-   * epochs they hold). Every save replaces the previous one atomically (`model.save`).
+   * rewritten when it improves), `last/` (after every epoch, and where `signal` stopped
+   * training; also a resumable checkpoint: optimizer state, epoch, history, counters, see
+   * `resume`), and `checkpoint.json` (which epochs they hold). Every save replaces the
+   * previous one atomically; a save that fails throws a `SaveError` naming the path and
+   * leaves the previous one intact.
    */
   checkpointDir?: string;
+  /**
+   * Continue from the checkpoint in `checkpointDir/last` when there is one (else start
+   * afresh): the weights, optimizer state, learning rate, plateau and early-stopping
+   * counters, best epoch and history are restored and training goes on from the epoch (and
+   * batch) it reached, up to `epochs`. With the same options the result is bit-identical to
+   * a run that was never interrupted. A checkpoint written with other settings (batch size,
+   * seed, loss, optimizer, ...) is refused with a `CheckpointError`.
+   */
+  resume?: boolean;
+  /**
+   * Stops training when aborted (Ctrl-C in the command line): the batch in progress
+   * finishes, a resumable checkpoint of that point is written into `checkpointDir/last`
+   * (with `checkpointDir`), and `fit` throws an `InterruptedError`.
+   */
+  signal?: AbortSignal;
   /** Reconstruction and sample grids every few epochs. */
   snapshots?: SnapshotOptions;
   /** Progress displays or other callbacks (`terminalProgress()`, `notebookProgress()`, `autoProgress()`). */
@@ -190,6 +213,25 @@ export class DivergenceError extends AelabError {
 }
 
 /**
+ * Training was stopped on purpose (`signal` aborted, Ctrl-C). With `checkpoint`, training
+ * can continue from it (`fit(..., { resume: true })`, `aelab train --resume`).
+ */
+export class InterruptedError extends AelabError {
+  constructor(
+    message: string,
+    /** Where training stopped: epoch (from 1) and batches of it completed; absent outside training. */
+    readonly epoch?: number,
+    readonly batch?: number,
+    /** The completed epochs. */
+    readonly history?: History,
+    /** Directory of the resumable checkpoint written, when there is one. */
+    readonly checkpoint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Trains an autoencoder, one loop for every procedure of the seeds:
  *
  * batch (shuffled, seeded; noisy input with `noise`) -> forward -> loss against the clean
@@ -203,6 +245,9 @@ export class DivergenceError extends AelabError {
  * batches and at the end of an epoch (no per-batch sync); all the batch values are read
  * then and summed in float64 on the host. A NaN or infinite loss stops training with a
  * `DivergenceError` naming the epoch and batch where it first appeared.
+ *
+ * With `checkpointDir` every epoch ends with a resumable checkpoint; `resume` continues
+ * from it and `signal` stops training between two batches (see `InterruptedError`).
  *
  * @param model any aelab autoencoder; trained in place
  * @param trainSet `x [n, ...]` float32 (images `[n, 28, 28, 1]` in [0, 1])
@@ -221,23 +266,93 @@ export async function fit(model: Autoencoder, trainSet: Dataset, options: FitOpt
   const nBatches = batchCount(trainSet, o.batchSize);
   const history: History = { epochs: [], monitor: o.validationData ? 'valLoss' : 'trainLoss', bestEpoch: 0, stoppedEarly: false };
   const meter = new LossMeter(o.reduction);
+  const lastDir = o.checkpointDir && path.join(o.checkpointDir, 'last');
+  const bestDir = o.checkpointDir && path.join(o.checkpointDir, 'best');
+  const settings = trajectorySettings(o, model, n);
+  /** The state a checkpoint written now records (`epoch` complete, `batch` batches of the next). */
+  const stateAt = (epoch: number, batch: number, stopped = false): TrainingState => ({
+    epoch,
+    batch,
+    meter: batch > 0 ? { total: meter.total, normTotal: meter.normTotal, seen: meter.seen, lastLoss: meter.lastLoss } : undefined,
+    history,
+    best: { epoch: best.epoch, value: best.value },
+    stopped,
+    lr: learningRateOf(optimizer),
+    plateau: plateau && { best: plateau.best, numBadEpochs: plateau.numBadEpochs, cooldownCounter: plateau.cooldownCounter, lastEpoch: plateau.lastEpoch },
+    earlyStopping: stopper && { best: stopper.best, bestEpoch: stopper.bestEpoch, wait: stopper.wait, epoch: stopper.epoch, stoppedEpoch: stopper.stoppedEpoch },
+    settings,
+  });
+  let start = { epoch: 1, batch: 0 };
+  let resumedMeter: TrainingState['meter'];
+  /** True once `last/` holds a checkpoint of this training. */
+  let checkpointed = false;
   try {
-    callbacks.forEach((c) => c.onTrainBegin?.({ epochs: o.epochs, batches: nBatches, examples: n }));
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const state = o.resume ? readCheckpoint(lastDir!) : undefined;
+    if (lastDir && !state) {
+      // A fresh start: a checkpoint of an earlier training here must not be resumed later.
+      try {
+        fs.rmSync(path.join(lastDir, 'training.json'), { force: true });
+      } catch {
+        // not writable: the first save says so, with the path
+      }
+    }
+    if (state) {
+      checkpointed = true;
+      checkSettings(lastDir!, state.settings, settings);
+      try {
+        loadWeights(model, lastDir!);
+      } catch (err) {
+        throw new CheckpointError(lastDir!, (err as Error).message);
+      }
+      await restoreTrainingState(lastDir!, model, optimizer);
+      if (plateau && state.plateau) Object.assign(plateau, state.plateau);
+      if (stopper && state.earlyStopping) Object.assign(stopper, state.earlyStopping);
+      history.epochs = state.history.epochs as EpochRecord[];
+      history.bestEpoch = state.best.epoch;
+      history.stoppedEarly = state.stopped;
+      const atBest = state.best.epoch === state.epoch && state.batch === 0;
+      best.resume(state.best.epoch, state.best.value, atBest ? undefined : () => readWeights(model, bestDir!));
+      // A crash between the two saves of an epoch end can leave best/ behind last/.
+      if (atBest && state.best.epoch > 0) await saveModel(model, bestDir!);
+      start = state.stopped ? { epoch: o.epochs + 1, batch: 0 } : { epoch: state.epoch + 1, batch: state.batch };
+      resumedMeter = state.meter;
+    }
+    callbacks.forEach((c) => c.onTrainBegin?.({ epochs: o.epochs, batches: nBatches, examples: n, initialEpoch: start.epoch - 1 }));
+    for (let epoch = start.epoch; epoch <= o.epochs; epoch++) {
+      if (o.signal?.aborted) throw interrupted(epoch, 0, history, checkpointed ? lastDir : undefined);
       const t0 = performance.now();
       const record: EpochRecord = { epoch, trainLoss: NaN, lr: learningRateOf(optimizer), seconds: 0 };
       meter.reset();
+      const skip = epoch === start.epoch ? start.batch : 0;
+      if (skip > 0 && resumedMeter) Object.assign(meter, resumedMeter);
       for (const batch of batches(trainSet, { batchSize: o.batchSize, shuffle: o.shuffle, seed: o.seed, epoch, noise: o.noise })) {
+        // Batches a resumed checkpoint already trained: drawn (the noise stream moves on) and dropped.
+        if (batch.index < skip) {
+          disposeBatch(batch);
+          continue;
+        }
         const step = trainStep(model, optimizer, vars, batch, o);
         disposeBatch(batch);
         meter.add(batch.index, batch.size, step.loss, step.norm);
-        if (batch.index % o.logInterval === 0 || batch.index === nBatches - 1) {
+        const last = batch.index === nBatches - 1;
+        if (batch.index % o.logInterval === 0 || last) {
           await meter.read((b, value) => new DivergenceError(epoch, b, value, history, best.restoreNote()));
           const info: BatchInfo = { epoch, batch: batch.index, batches: nBatches, loss: meter.total / meter.seen, batchLoss: meter.lastLoss, seen: meter.seen };
           callbacks.forEach((c) => c.onBatch?.(info));
         }
+        // Stopped mid-epoch: the pending losses are checked, then the exact point is saved.
+        // (After the last batch the epoch completes; the next epoch's check stops.)
+        if (o.signal?.aborted && !last) {
+          await meter.read((b, value) => new DivergenceError(epoch, b, value, history, best.restoreNote()));
+          if (lastDir) {
+            await saveCheckpoint(lastDir, model, optimizer, stateAt(epoch - 1, batch.index + 1));
+            checkpointed = true;
+            writeCheckpointJson(o.checkpointDir!, history.monitor, best, epoch - 1, batch.index + 1);
+          }
+          throw interrupted(epoch, batch.index + 1, history, lastDir);
+        }
         // Yield so a notebook or terminal can redraw progress and signals get through.
-        if (batch.index % 50 === 49) await new Promise((r) => setImmediate(r));
+        if (batch.index % 10 === 9) await new Promise((r) => setImmediate(r));
       }
       record.trainLoss = meter.total / n;
       if (o.clipNorm !== undefined) record.gradNorm = meter.normTotal / nBatches;
@@ -246,24 +361,28 @@ export async function fit(model: Autoencoder, trainSet: Dataset, options: FitOpt
         if (!Number.isFinite(record.valLoss)) throw new DivergenceError(epoch, undefined, record.valLoss, history, best.restoreNote());
       }
       const monitored = record.valLoss ?? record.trainLoss;
-      if (best.update(epoch, monitored)) {
-        history.bestEpoch = epoch;
-        if (o.checkpointDir) await model.save(path.join(o.checkpointDir, 'best'));
-      }
-      if (o.checkpointDir) {
-        await model.save(path.join(o.checkpointDir, 'last'));
-        writeFileAtomic(path.join(o.checkpointDir, 'checkpoint.json'), JSON.stringify({ monitor: history.monitor, bestEpoch: best.epoch, best: best.value, lastEpoch: epoch }, null, 2));
-      }
-      if (o.snapshots && epoch % o.snapshots.every === 0) writeSnapshots(model, o.snapshots, epoch, o.seed);
+      const improved = best.update(epoch, monitored);
+      if (improved) history.bestEpoch = epoch;
       plateau?.step(monitored); // lowers the rate the next epoch uses
       const stop = stopper?.step(monitored) ?? false;
       record.seconds = (performance.now() - t0) / 1000;
       history.epochs.push(record);
+      if (lastDir) {
+        // last/ before best/: a crash between the two leaves a checkpoint whose best epoch is
+        // itself, which a resume re-saves into best/.
+        await saveCheckpoint(lastDir, model, optimizer, stateAt(epoch, 0, stop && epoch < o.epochs));
+        checkpointed = true;
+        if (improved) await saveModel(model, bestDir!);
+        writeCheckpointJson(o.checkpointDir!, history.monitor, best, epoch, 0);
+      }
+      if (o.snapshots && epoch % o.snapshots.every === 0) writeSnapshots(model, o.snapshots, epoch, o.seed);
+      record.seconds = (performance.now() - t0) / 1000;
       for (const c of callbacks) await c.onEpochEnd?.(record);
       if (stop) {
         history.stoppedEarly = epoch < o.epochs;
         break;
       }
+      await new Promise((r) => setImmediate(r));
     }
     if (best.restore(history.epochs.at(-1)?.epoch ?? 0)) history.restoredEpoch = best.epoch;
     callbacks.forEach((c) => c.onTrainEnd?.(history));
@@ -486,6 +605,19 @@ class BestEpoch {
     return true;
   }
 
+  /**
+   * Takes the best epoch of a checkpoint; its weights (kept for `restoreBest`) are the
+   * model's current ones, or `read()` when the best epoch is an earlier one.
+   */
+  resume(epoch: number, value: number, read?: () => tf.Tensor[]): void {
+    this.epoch = epoch;
+    this.value = value;
+    if (!this.keep || epoch === 0) return;
+    const copies = read ? read() : this.model.weights.map((w) => tf.clone(w.read()));
+    if (this.weights) tf.dispose(this.weights);
+    this.weights = copies;
+  }
+
   /** Puts the best weights back unless `lastEpoch` is the best; true when it did. */
   restore(lastEpoch: number): boolean {
     if (!this.weights || this.epoch === lastEpoch) return false;
@@ -516,6 +648,57 @@ function writeSnapshots(model: Autoencoder, s: Required<Pick<SnapshotOptions, 'd
       saveImage(decoded.reshape([s.samples, ...model.inputShape]), path.join(s.dir, `sample_${epoch}.png`), { nrow: 8, scale: s.scale });
     }
   });
+}
+
+/** The `InterruptedError` of a stop in `epoch` after `batch` batches. */
+function interrupted(epoch: number, batch: number, history: History, checkpoint: string | undefined): InterruptedError {
+  const where = batch > 0 ? `in epoch ${epoch} after batch ${batch}` : epoch > 1 ? `after epoch ${epoch - 1}` : 'before the first epoch ended';
+  const saved = checkpoint ? `; a resumable checkpoint is in ${checkpoint}` : '; no checkpoint to resume from';
+  return new InterruptedError(`training interrupted ${where}${saved}`, epoch, batch, history, checkpoint);
+}
+
+/** Writes `checkpoint.json`: which epochs `best/` and `last/` hold. */
+function writeCheckpointJson(dir: string, monitor: History['monitor'], best: BestEpoch, lastEpoch: number, lastBatch: number): void {
+  const file = path.join(dir, 'checkpoint.json');
+  try {
+    // lastBatch: batches of epoch lastEpoch + 1 that last/ holds too (after an interruption).
+    writeFileAtomic(file, JSON.stringify({ monitor, bestEpoch: best.epoch, best: best.value, lastEpoch, lastBatch }, null, 2));
+  } catch (err) {
+    throw new SaveError(file, (err as Error).message.replace(/^could not write \S+: /, ''));
+  }
+}
+
+/**
+ * The options that fix the sequence of weights, recorded in a checkpoint and compared on
+ * resume (`epochs` may grow, progress and snapshots may change).
+ */
+function trajectorySettings(o: Resolved, model: Autoencoder, n: number): Record<string, unknown> {
+  const named = typeof o.optimizer === 'string';
+  return {
+    model: model.name,
+    examples: n,
+    batchSize: o.batchSize,
+    loss: o.loss,
+    reduction: o.reduction,
+    seed: o.seed,
+    shuffle: o.shuffle,
+    noise: o.noise ?? null,
+    clipNorm: o.clipNorm ?? null,
+    optimizer: named ? o.optimizer : (o.optimizer as tf.Optimizer).getClassName(),
+    lr: named ? o.lr : null,
+    optimizerOptions: named ? (o.optimizerOptions ?? {}) : null,
+    validationExamples: o.validationData ? datasetSize(o.validationData) : null,
+    plateau: o.plateau ?? null,
+    earlyStopping: o.earlyStopping ?? null,
+  };
+}
+
+function checkSettings(dir: string, saved: Record<string, unknown>, now: Record<string, unknown>): void {
+  for (const key of Object.keys(now)) {
+    const a = JSON.stringify(saved?.[key] ?? null);
+    const b = JSON.stringify(now[key]);
+    if (a !== b) throw new CheckpointError(dir, `it was written with ${key} ${a}, and this training asks for ${b}`);
+  }
 }
 
 /** The optimizer's learning rate, or NaN for an optimizer that does not expose one as a number. */
@@ -565,6 +748,8 @@ function resolve(options: FitOptions, trainSet: Dataset, model: Autoencoder) {
     plateau: options.plateau,
     earlyStopping: options.earlyStopping,
     checkpointDir: options.checkpointDir,
+    resume: options.resume ?? false,
+    signal: options.signal,
     snapshots: options.snapshots && resolveSnapshots(options.snapshots, model),
     progress,
     onTrainBegin: options.onTrainBegin,
@@ -580,6 +765,11 @@ function resolve(options: FitOptions, trainSet: Dataset, model: Autoencoder) {
   if (o.validationData && datasetSize(o.validationData) === 0) throw new ArgumentError('validationData', o.validationData.x, 'a dataset with at least one example');
   if (o.checkpointDir !== undefined && (typeof o.checkpointDir !== 'string' || o.checkpointDir === '')) {
     throw new ArgumentError('checkpointDir', o.checkpointDir, 'a directory path');
+  }
+  if (typeof o.resume !== 'boolean') throw new ArgumentError('resume', o.resume, 'true or false');
+  if (o.resume && o.checkpointDir === undefined) throw new ArgumentError('resume', o.resume, 'used with checkpointDir (the directory to resume from)');
+  if (o.signal !== undefined && (o.signal === null || typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean')) {
+    throw new ArgumentError('signal', o.signal, 'an AbortSignal');
   }
   if (o.plateau !== undefined && (o.plateau === null || typeof o.plateau !== 'object')) throw new ArgumentError('plateau', o.plateau, 'an object of plateau options');
   if (o.earlyStopping !== undefined && (o.earlyStopping === null || typeof o.earlyStopping !== 'object')) {

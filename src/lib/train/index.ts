@@ -8,3 +8,4 @@ export * from './progress';
 export * from './classifier';
 export * from './pretrain';
 export * from './gan';
+export * from './checkpoint';

@@ -175,7 +175,8 @@ export function barChart(rows: Rows, o: ChartOptions & { x: string; y: string; e
   }
   const barEnc: Record<string, unknown> = {
     ...shared,
-    [val]: { field: o.y, type: 'quantitative', title: valTitle, scale: log ? { type: 'log' } : { zero: true } },
+    // Stacked bars start at 0, which a log scale cannot show (no ticks, a warning): unstacked, they start at the domain's low end.
+    [val]: { field: o.y, type: 'quantitative', title: valTitle, scale: log ? { type: 'log' } : { zero: true }, ...(log ? { stack: null } : {}) },
     tooltip: [{ field: o.x }, ...(o.color ? [{ field: o.color }] : []), { field: o.y, format: '.4~g' }, ...(o.error ? [{ field: o.error, title: `${o.error} (±)`, format: '.4~g' }] : [])],
   };
   barEnc.color = o.color ? nominalColor(o.color, o.color, true) : { value: CLASS_COLORS[0] };
@@ -238,7 +239,8 @@ export function heatmapChart(rows: Rows, o: ChartOptions & { x: string; y: strin
   const cell = Math.max(12, Math.min(40, Math.floor(420 / Math.max(xs.size, ys.size, 1))));
   const spec = base(rows, o, { width: cell * Math.max(xs.size, 1), height: cell * Math.max(ys.size, 1) });
   const enc = {
-    x: { field: o.x, type: 'ordinal', title: o.xTitle ?? o.x, sort: null, axis: { labelAngle: 0 } },
+    // Many or long column labels are turned so they do not run into each other.
+    x: { field: o.x, type: 'ordinal', title: o.xTitle ?? o.x, sort: null, axis: { labelAngle: xs.size * Math.max(...[...xs].map((v) => String(v).length), 1) * 6.5 > cell * xs.size ? -45 : 0 } },
     y: { field: o.y, type: 'ordinal', title: o.yTitle ?? o.y, sort: null },
   };
   const layers: Record<string, unknown>[] = [

@@ -15,6 +15,8 @@ export interface StripRow {
   label: string;
   /** `[n, h, w, 1|3]`, `[n, h, w]` or `[n, side*side]`, values in [0, 1] (clamped). */
   images: tf.Tensor;
+  /** Optional text under each image (e.g. its error or class), at most one per image; drawn smaller when it would not fit. */
+  captions?: string[];
 }
 
 /** Options of `imageStrip`. */
@@ -56,6 +58,9 @@ export function imageStripRaster(rows: StripRow[], options: StripOptions = {}): 
     }
     const n = row.images.shape[0];
     if (!n) throw new ArgumentError(`rows[${i}].images`, row.images, 'at least one image');
+    if (row.captions !== undefined && (!Array.isArray(row.captions) || row.captions.length > n)) {
+      throw new ArgumentError(`rows[${i}].captions`, row.captions, `at most one caption per image (${n})`);
+    }
     return imageGrid(row.images, { nrow: n, padding: gap, padValue: bg, scale });
   });
   const lineH = GLYPH_HEIGHT * fs;
@@ -69,9 +74,15 @@ export function imageStripRaster(rows: StripRow[], options: StripOptions = {}): 
   let colFs = fs;
   while (colFs > 1 && cols.some((c) => measureText(c, colFs) > cellW)) colFs--;
   const colH = cols.length ? GLYPH_HEIGHT * colFs + 2 : 0;
+  // Captions under the images of a row, in one font size for the whole strip.
+  const rowCellW = rows.map((r, i) => (grids[i].width - gap) / r.images.shape[0]);
+  let capFs = Math.max(1, fs - 1);
+  while (capFs > 1 && rows.some((r, i) => (r.captions ?? []).some((c) => measureText(c, capFs) > rowCellW[i]))) capFs--;
+  const capH = (r: StripRow) => (r.captions?.length ? GLYPH_HEIGHT * capFs + 2 : 0);
   const titleH = options.title ? lineH + 4 * fs : 0;
-  const rowHeights = grids.map((g) => Math.max(g.height, lineH));
-  const width = margin * 2 + labelCol + gridW;
+  const rowHeights = grids.map((g, i) => Math.max(g.height, lineH) + capH(rows[i]));
+  // A title longer than the images widens the picture rather than being cut off.
+  const width = margin * 2 + Math.max(labelCol + gridW, options.title ? measureText(options.title, fs) : 0);
   const height = margin * 2 + titleH + colH + rowHeights.reduce((a, b) => a + b, 0);
   const out: RgbaImage = { width, height, data: new Uint8Array(width * height * 4) };
   for (let i = 0; i < width * height; i++) {
@@ -87,11 +98,17 @@ export function imageStripRaster(rows: StripRow[], options: StripOptions = {}): 
   });
   y += colH;
   grids.forEach((g, r) => {
-    const h = rowHeights[r];
-    blit(out, g, x0, y + Math.floor((h - g.height) / 2));
+    const h = rowHeights[r] - capH(rows[r]);
+    const gy = y + Math.floor((h - g.height) / 2);
+    blit(out, g, x0, gy);
     // Centre the glyphs' x-height band (rows 0..6 of 9) on the row's middle.
     drawText(out, rows[r].label, margin, y + Math.round(h / 2 - (7 * fs) / 2), { scale: fs, color: ink });
-    y += h;
+    (rows[r].captions ?? []).forEach((c, j) => {
+      const w = rowCellW[r];
+      const cx = x0 + gap + j * w + (w - gap) / 2 - measureText(c, capFs) / 2;
+      drawText(out, c, Math.max(x0, cx), gy + g.height + 1, { scale: capFs, color: faint });
+    });
+    y += rowHeights[r];
   });
   return out;
 }

@@ -360,6 +360,24 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     });
   }
 
+  it('AELAB_NATIVE_CONV_INPUT=0 sends Conv2DBackpropInput to the wasm kernel, with the same values', async () => {
+    const f = (x: tf.Tensor, w: tf.Tensor) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 10, 10, 3], 2, 'same');
+    const inputs = [[2, 5, 5, 4], [3, 3, 3, 4]].map((shape, i) => ({ shape, data: randn(shape, 7 + i) }));
+    const before = nativeKernelCalls();
+    const native = await onBackend('wasm', f, inputs, false);
+    const saved = process.env.AELAB_NATIVE_CONV_INPUT;
+    process.env.AELAB_NATIVE_CONV_INPUT = '0';
+    let wasm: Float32Array[];
+    try {
+      wasm = await onBackend('wasm', f, inputs, false);
+    } finally {
+      if (saved === undefined) delete process.env.AELAB_NATIVE_CONV_INPUT;
+      else process.env.AELAB_NATIVE_CONV_INPUT = saved;
+    }
+    assert.deepEqual(callsSince(before, 'Conv2DBackpropInput'), { native: 1, fallback: 1 });
+    assert.ok(relErr(native[0], wasm[0]) <= 1e-5);
+  });
+
   it('bceWithLogits: one native kernel forward and one backward, agreeing with the tfjs formula on cpu', async () => {
     const shape = [128, 784];
     const logits = randn(shape, 900, 8); // up to about +-40: saturated outputs included

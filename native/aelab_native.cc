@@ -265,6 +265,38 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// col2im(heap, colsOff, dxOff, batch, inH, inW, ic, outH, outW, fh, fw, sh, sw, top, left)
+napi_value Col2Im(napi_env env, napi_callback_info info) {
+  Args a(env, info, "col2im", 15);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t colsOff = a.integer(1), dxOff = a.integer(2);
+  aelab::Col2Im p{};
+  p.batch = a.integer(3);
+  p.inH = a.integer(4);
+  p.inW = a.integer(5);
+  p.ic = a.integer(6);
+  p.outH = a.integer(7);
+  p.outW = a.integer(8);
+  p.fh = a.integer(9, 1);
+  p.fw = a.integer(10, 1);
+  p.sh = a.integer(11, 1);
+  p.sw = a.integer(12, 1);
+  p.top = a.integer(13);
+  p.left = a.integer(14);
+  if (a.failed) return nullptr;
+  const int64_t big = int64_t(1) << 31;
+  if (p.batch > big || p.inH > big || p.inW > big || p.ic > big || p.outH > big || p.outW > big || p.fh > big || p.fw > big
+      || p.sh > big || p.sw > big || p.top > big || p.left > big) {
+    return a.fail("dimensions too large"), nullptr;
+  }
+  const float* cols = a.floats(colsOff, p.batch * p.outH * p.outW * p.fh * p.fw * p.ic, "cols");
+  float* dx = a.floats(dxOff, p.batch * p.inH * p.inW * p.ic, "dx");
+  if (a.failed) return nullptr;
+  aelab::col2im(cols, dx, p);
+  return undefined(env);
+}
+
 // setThreads(n): threads the kernels use, the calling one included (0: hardware threads).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads", 1);
@@ -282,7 +314,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 6, &v);
+  napi_create_int32(env, 7, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -295,6 +327,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"copyBlock", nullptr, CopyBlock, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"col2im", nullptr, Col2Im, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };

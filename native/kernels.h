@@ -60,6 +60,16 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
 void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* srcStrides,
                 const int64_t* dstStrides, int64_t fillCount, uint32_t fillBits);
 
+// col2im of a transposed convolution's patches (NHWC, no dilation): cols is
+// [batch*outH*outW, fh*fw*ic] (row (n, oh, ow), column (i, j, c)); dx [batch, inH, inW, ic]
+// is set to the sum, for every row and tap, of that column block at input position
+// (oh*sh - top + i, ow*sw - left + j) (taps in the padding skipped). Parallel over dx rows,
+// each written by one thread.
+struct Col2Im {
+  int64_t batch, inH, inW, ic, outH, outW, fh, fw, sh, sw, top, left;
+};
+void col2im(const float* cols, float* dx, const Col2Im& p);
+
 // One Adam step on n values, tfjs's update rule in float32:
 //   m' = m*b1 + g*omb1;  v' = v*b2 + g*g*omb2;
 //   p' = p + ((m'/oma1) / (sqrt(v'/oma2) + eps)) * (-lr)

@@ -769,4 +769,59 @@ void adam(const AdamArgs& a) {
   pool_run(adam_chunk, const_cast<AdamArgs*>(&a), (a.n + kChunk - 1) / kChunk);
 }
 
+namespace {
+
+struct Col2ImTask {
+  const float* cols;
+  float* dx;
+  Col2Im p;
+  int64_t rowsPer;
+};
+
+inline void add_run(float* d, const float* s, int64_t n) {
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(d + k, _mm256_add_ps(_mm256_loadu_ps(d + k), _mm256_loadu_ps(s + k)));
+  for (; k < n; k++) d[k] += s[k];
+}
+
+// Chunk c: dx rows (n, ih) [c * rowsPer, (c + 1) * rowsPer) of the flattened [batch, inH].
+void col2im_chunk(void* ctx, int64_t c) {
+  const Col2ImTask& t = *static_cast<Col2ImTask*>(ctx);
+  const Col2Im& p = t.p;
+  const int64_t K = p.fh * p.fw * p.ic, rowLen = p.inW * p.ic;
+  const int64_t r1 = std::min(p.batch * p.inH, (c + 1) * t.rowsPer);
+  for (int64_t r = c * t.rowsPer; r < r1; r++) {
+    const int64_t n = r / p.inH, ih = r % p.inH;
+    float* d = t.dx + r * rowLen;
+    std::memset(d, 0, rowLen * 4);
+    for (int64_t i = 0; i < p.fh; i++) {
+      const int64_t u = ih + p.top - i;
+      if (u < 0 || u % p.sh != 0) continue;
+      const int64_t oh = u / p.sh;
+      if (oh >= p.outH) continue;
+      const float* crow = t.cols + (n * p.outH + oh) * p.outW * K + i * p.fw * p.ic;
+      for (int64_t ow = 0; ow < p.outW; ow++) {
+        // Taps j with 0 <= iw0 + j < inW: one contiguous run of columns and of dx.
+        const int64_t iw0 = ow * p.sw - p.left;
+        const int64_t j0 = std::max<int64_t>(0, -iw0), j1 = std::min<int64_t>(p.fw, p.inW - iw0);
+        if (j0 >= j1) continue;
+        add_run(d + (iw0 + j0) * p.ic, crow + ow * K + j0 * p.ic, (j1 - j0) * p.ic);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void col2im(const float* cols, float* dx, const Col2Im& p) {
+  const int64_t rows = p.batch * p.inH;
+  if (rows <= 0 || p.inW * p.ic <= 0) return;
+  // About 16K multiply-free adds per chunk.
+  const int64_t perRow = std::max<int64_t>(1, p.inW * p.ic * ((p.fh + p.sh - 1) / p.sh) * ((p.fw + p.sw - 1) / p.sw));
+  Col2ImTask t{cols, dx, p, std::max<int64_t>(1, (int64_t(1) << 14) / perRow)};
+  const int64_t chunks = (rows + t.rowsPer - 1) / t.rowsPer;
+  if (chunks == 1) col2im_chunk(&t, 0);
+  else pool_run(col2im_chunk, &t, chunks);
+}
+
 }  // namespace aelab

@@ -84,7 +84,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -229,6 +229,78 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 1, 'valid').square().sum())(w),
     },
     {
+      name: 'conv2d input gradient [4, 14, 14, 16] <- [3, 3, 16, 32], stride 2, padding 1 (seed 004\'s conv2)',
+      shapes: [[4, 14, 14, 16], [3, 3, 16, 32]],
+      kernel: 'Conv2DBackpropInput',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 2, 1).square().sum())(x),
+    },
+    {
+      name: 'conv2d input gradient [3, 9, 11, 3] <- [3, 3, 3, 4], stride 1, same',
+      shapes: [[3, 9, 11, 3], [3, 3, 3, 4]],
+      kernel: 'Conv2DBackpropInput',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').square().sum())(x),
+    },
+    {
+      name: 'conv2d input gradient [2, 8, 9, 5] <- [2, 2, 5, 3], stride 1, same (uneven padding)',
+      shapes: [[2, 8, 9, 5], [2, 2, 5, 3]],
+      kernel: 'Conv2DBackpropInput',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').square().sum())(x),
+    },
+    {
+      name: 'conv2d input gradient [3, 7, 8, 2] <- [2, 3, 2, 3], strides [2, 3], same',
+      shapes: [[3, 7, 8, 2], [2, 3, 2, 3]],
+      kernel: 'Conv2DBackpropInput',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, [2, 3], 'same').square().sum())(x),
+    },
+    {
+      name: 'conv2d input gradient [2, 2, 2, 3] <- [5, 5, 3, 2], stride 3, padding 4 (taps wholly in the padding)',
+      shapes: [[2, 2, 2, 3], [5, 5, 3, 2]],
+      kernel: 'Conv2DBackpropInput',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 3, 4).square().sum())(x),
+    },
+    {
+      name: 'conv2d input gradient 1x1 [4, 6, 6, 8] <- [1, 1, 8, 3] (one product)',
+      shapes: [[4, 6, 6, 8], [1, 1, 8, 3]],
+      kernel: 'Conv2DBackpropInput',
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid').square().sum())(x),
+    },
+    {
+      name: 'conv2dTranspose [4, 7, 7, 32] * [3, 3, 16, 32] -> [4, 14, 14, 16], stride 2, padding 1 (PyTorch style)',
+      shapes: [[4, 7, 7, 32], [3, 3, 16, 32]],
+      kernel: 'Conv2DBackpropInput',
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [4, 14, 14, 16], 2, 1),
+    },
+    {
+      name: 'conv2dTranspose [4, 7, 7, 32] -> [4, 15, 15, 16] valid, cropped to 14x14 (seed 004\'s deconv1, as layers.ts builds it)',
+      shapes: [[4, 7, 7, 32], [3, 3, 16, 32]],
+      kernel: 'Conv2DBackpropInput',
+      f: (x, w) => tf.slice(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [4, 15, 15, 16], 2, 'valid'), [0, 1, 1, 0], [-1, 14, 14, -1]),
+    },
+    {
+      name: 'conv2dTranspose [32, 14, 14, 16] -> [32, 29, 29, 1] valid, cropped to 28x28 (seed 004\'s deconv2; rows split across threads)',
+      shapes: [[32, 14, 14, 16], [3, 3, 1, 16]],
+      kernel: 'Conv2DBackpropInput',
+      f: (x, w) => tf.slice(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [32, 29, 29, 1], 2, 'valid'), [0, 1, 1, 0], [-1, 28, 28, -1]),
+    },
+    {
+      name: 'conv2dTranspose [4, 14, 14, 16] * [2, 2, 1, 16] -> [4, 28, 28, 1], stride 2',
+      shapes: [[4, 14, 14, 16], [2, 2, 1, 16]],
+      kernel: 'Conv2DBackpropInput',
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [4, 28, 28, 1], 2, 'valid'),
+    },
+    {
+      name: 'conv2dTranspose [3, 5, 6, 4] * [3, 3, 2, 4] -> [3, 10, 12, 2], stride 2, same',
+      shapes: [[3, 5, 6, 4], [3, 3, 2, 4]],
+      kernel: 'Conv2DBackpropInput',
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [3, 10, 12, 2], 2, 'same'),
+    },
+    {
       name: 'fused conv2d [4, 12, 12, 3] * [3, 3, 3, 8] + bias, relu, same',
       shapes: [[4, 12, 12, 3], [3, 3, 3, 8], [8]],
       kernel: 'FusedConv2D',
@@ -287,6 +359,24 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       }
     });
   }
+
+  it('AELAB_NATIVE_CONV_INPUT=0 sends Conv2DBackpropInput to the wasm kernel, with the same values', async () => {
+    const f = (x: tf.Tensor, w: tf.Tensor) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 10, 10, 3], 2, 'same');
+    const inputs = [[2, 5, 5, 4], [3, 3, 3, 4]].map((shape, i) => ({ shape, data: randn(shape, 7 + i) }));
+    const before = nativeKernelCalls();
+    const native = await onBackend('wasm', f, inputs, false);
+    const saved = process.env.AELAB_NATIVE_CONV_INPUT;
+    process.env.AELAB_NATIVE_CONV_INPUT = '0';
+    let wasm: Float32Array[];
+    try {
+      wasm = await onBackend('wasm', f, inputs, false);
+    } finally {
+      if (saved === undefined) delete process.env.AELAB_NATIVE_CONV_INPUT;
+      else process.env.AELAB_NATIVE_CONV_INPUT = saved;
+    }
+    assert.deepEqual(callsSince(before, 'Conv2DBackpropInput'), { native: 1, fallback: 1 });
+    assert.ok(relErr(native[0], wasm[0]) <= 1e-5);
+  });
 
   it('bceWithLogits: one native kernel forward and one backward, agreeing with the tfjs formula on cpu', async () => {
     const shape = [128, 784];

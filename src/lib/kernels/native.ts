@@ -13,7 +13,8 @@
  *     the bias + linear/relu/relu6/leakyrelu/sigmoid/elu epilogue fused;
  *   - `Conv2D`, `FusedConv2D` (NHWC, no dilation): im2col + that sgemm, bias and activation
  *     fused (the stock kernel is XNNPACK on one thread), and `Conv2DBackpropFilter` as the
- *     same im2col read transposed by one sgemm;
+ *     same im2col read transposed by one sgemm, and `Conv2DBackpropInput` as one sgemm
+ *     (`dy . W^T`) and a parallel col2im (`AELAB_NATIVE_CONV_INPUT=0`: the wasm one);
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
  *     gradient, a column sum, paid for a transpose);
@@ -64,6 +65,10 @@ interface Addon {
     pOutOff: number, mOutOff: number, vOutOff: number, n: number,
     b1: number, b2: number, omb1: number, omb2: number, oma1: number, oma2: number, eps: number, lr: number,
   ): void;
+  col2im(
+    heap: ArrayBuffer, colsOff: number, dxOff: number, batch: number, inH: number, inW: number, ic: number,
+    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
   setThreads(n: number): void;
   info(): { avx2: boolean; threads: number; abi: number };
 }
@@ -78,7 +83,7 @@ interface WasmBackend extends tf.KernelBackend {
 }
 
 /** Protocol version between this file and the addon; a stale build with another one is not used. */
-const ABI = 6;
+const ABI = 7;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Where node-gyp puts the addon (relative to the package root). */
 export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
@@ -507,6 +512,70 @@ function conv2DBackpropFilterKernel(previous: KernelFn): KernelFn {
   };
 }
 
+/** Whether `AELAB_NATIVE_CONV_INPUT=0` turns the native `Conv2DBackpropInput` off (benchmarks). */
+function convInputEnabled(): boolean {
+  const env = process.env.AELAB_NATIVE_CONV_INPUT?.trim().toLowerCase();
+  return !(env === '0' || env === 'false' || env === 'off');
+}
+
+/**
+ * `Conv2DBackpropInput` (NHWC, float32, no dilation): one native sgemm and a col2im.
+ * `cols = dy . W^T`, `[b*oh*ow, oc] . [oc, fh*fw*ic]` (the filter `[fh, fw, ic, oc]` as it
+ * lies, read transposed), then each of its `ic`-wide column blocks is added into dx at the
+ * input position of its tap (taps in the padding skipped), in parallel over dx rows so no
+ * two threads write the same row. Replaces aelab's wasm kernel (wasm-conv.ts: one stride-1
+ * convolution per phase of the stride, or a col2im in JS), which is also the fallback for
+ * dilated or NCHW convolutions.
+ */
+function conv2DBackpropInputKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
+    const attrs = args.attrs as {
+      strides: number | [number, number]; pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
+      dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: [number, number, number, number];
+    };
+    const info = convInputEnabled() && attrs.inputShape?.length === 4 && filter.shape.length === 4 && dy.shape.length === 4
+      && (attrs.dataFormat ?? 'NHWC') === 'NHWC'
+      ? tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast')
+      : null;
+    if (!info || dy.dtype !== 'float32' || filter.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, info.outShape)
+      || info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.padInfo.top < 0 || info.padInfo.left < 0) {
+      count('Conv2DBackpropInput', false);
+      return previous(args);
+    }
+    count('Conv2DBackpropInput', true);
+    const backend = args.backend as WasmBackend;
+    const { batchSize: b, inHeight: inH, inWidth: inW, inChannels: ic, outHeight: oh, outWidth: ow, outChannels: oc } = info;
+    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+    const { top, left } = info.padInfo;
+    const out = backend.makeOutput(attrs.inputShape, 'float32');
+    const M = b * oh * ow, K = fh * fw * ic, size = b * inH * inW * ic;
+    if (size === 0) return out;
+    const heap = () => backend.wasm.HEAPU8.buffer as ArrayBuffer;
+    if (M * K === 0 || oc === 0) {
+      new Float32Array(heap(), offsetOf(backend, out), size).fill(0);
+      return out;
+    }
+    // A 1x1 convolution of stride 1 without padding: dx = dy . W^T directly.
+    const direct = fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === inH && ow === inW;
+    const cols = direct ? out : backend.makeOutput([M, K], 'float32');
+    try {
+      (addon as Addon).sgemm(
+        heap(), 1, M, K, oc,
+        offsetOf(backend, dy), 0, oc, 0,
+        offsetOf(backend, filter), 0, oc, 1,
+        offsetOf(backend, cols), M * K, K,
+        -1, 0, 0, 0,
+      );
+      // makeOutput may have grown the heap: take the buffer again for every call.
+      if (!direct) (addon as Addon).col2im(heap(), offsetOf(backend, cols), offsetOf(backend, out), b, inH, inW, ic, oh, ow, fh, fw, sh, sw, top, left);
+    } finally {
+      if (cols !== out) backend.disposeData(cols.dataId);
+    }
+    return out;
+  };
+}
+
 /**
  * `Identity` (and a `Cast` to the same dtype) without a copy, as the cpu and webgl backends
  * do: the output shares the input's data. The wasm backend copies, and tfjs clones every
@@ -539,6 +608,7 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Conv2D: (p) => convKernel('Conv2D', p),
   FusedConv2D: (p) => convKernel('FusedConv2D', p),
   Conv2DBackpropFilter: conv2DBackpropFilterKernel,
+  Conv2DBackpropInput: conv2DBackpropInputKernel,
   Slice: sliceKernel,
   PadV2: padKernel,
   Identity: (p) => shareKernel('Identity', p),

@@ -215,16 +215,22 @@ export function ratesAtPercentiles(
   return percentiles.map((p) => {
     checkNumber('percentile', p, 0, 100);
     const threshold = percentileOfSorted(sorted, p);
-    let tp = 0;
-    let fp = 0;
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] > threshold) {
-        if (y[i] === 1) tp++;
-        else fp++;
-      }
-    }
+    const { tp, fp } = flagged(s, y, threshold);
     return { percentile: p, threshold, tpr: tp / positives, fpr: fp / negatives, truePositives: tp, falsePositives: fp };
   });
+}
+
+/** Positives and negatives flagged by the rule `score > threshold`. */
+function flagged(s: ArrayLike<number>, y: ArrayLike<number>, threshold: number): { tp: number; fp: number } {
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] > threshold) {
+      if (y[i] === 1) tp++;
+      else fp++;
+    }
+  }
+  return { tp, fp };
 }
 
 /** Detection counts and rates at one threshold (flag when `score > threshold`). */
@@ -264,14 +270,7 @@ export function metricsAtThresholds(scores: NumberArray, labels: BinaryLabels, t
   if (positives === 0 || negatives === 0) throw new ArgumentError('labels', labels, 'both classes: at least one 1 and one 0');
   return thresholds.map((threshold) => {
     if (typeof threshold !== 'number' || Number.isNaN(threshold)) throw new ArgumentError('thresholds', thresholds, 'numbers');
-    let tp = 0;
-    let fp = 0;
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] > threshold) {
-        if (y[i] === 1) tp++;
-        else fp++;
-      }
-    }
+    const { tp, fp } = flagged(s, y, threshold);
     return countsToMetrics(threshold, tp, fp, positives, negatives);
   });
 }

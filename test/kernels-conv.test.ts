@@ -3,41 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmConv, unregisterWasmConv } from '../src/lib/kernels/wasm-conv';
 import { registerNativeKernels, unregisterNativeKernels } from '../src/lib/kernels/native';
 import { Rng } from '../src/lib/random';
-
-/**
- * Relative error of a tensor, max |a - b| / max |b|: float32 sums of hundreds of products
- * in a different order differ by rounding relative to the tensor's scale, not to each
- * element (an element that cancels to near zero has no meaningful relative error).
- */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-function randn(shape: number[], seed: number): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => r.normal());
-}
-
-/** Outputs and gradients of f on the given backend, as host arrays. */
-async function onBackend(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { shape: number[]; data: Float32Array }[]) {
-  const saved = tf.getBackend();
-  await tf.setBackend(backend);
-  try {
-    return tf.tidy(() => {
-      const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
-      const y = f(...xs);
-      const grads = tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs);
-      return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-    });
-  } finally {
-    await tf.setBackend(saved);
-  }
-}
+import { onBackend, randn, relErr } from './kernel-check';
 
 type Case = { name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) => tf.Tensor };
 

@@ -11,39 +11,7 @@ import {
   nativeKernelCalls,
   registerNativeKernels,
 } from '../src/lib/kernels/native';
-import { Rng } from '../src/lib/random';
-
-/** max |a - b| / max |b| (see kernels.test.ts: float32 sums in another order differ by rounding relative to the tensor's scale). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-function randn(shape: number[], seed: number, scale = 1): Float32Array {
-  const r = new Rng(seed);
-  return Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => scale * r.normal());
-}
-
-/** Outputs and gradients of f on the given backend, as host arrays. */
-async function onBackend(backend: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { shape: number[]; data: Float32Array }[], withGrads = true) {
-  const saved = tf.getBackend();
-  await tf.setBackend(backend);
-  try {
-    return tf.tidy(() => {
-      const xs = inputs.map((i) => tf.tensor(i.data, i.shape));
-      const y = f(...xs);
-      const grads = withGrads ? tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs) : [];
-      return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-    });
-  } finally {
-    await tf.setBackend(saved);
-  }
-}
+import { onBackend, randn, relErr } from './kernel-check';
 
 /** Native and fallback calls of `name` since `before`. */
 function callsSince(before: ReturnType<typeof nativeKernelCalls>, name: string) {

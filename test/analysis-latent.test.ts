@@ -6,6 +6,7 @@ import { AE } from '../src/lib/models/ae';
 import { VAE } from '../src/lib/models/vae';
 import { fit } from '../src/lib/train/fit';
 import { decodePng } from '../src/lib/viz/image';
+import { imagesPng } from '../src/lib/analysis/common';
 import {
   arithmeticStrip,
   interpolationStrip,
@@ -13,7 +14,6 @@ import {
   classMeans,
   decodeCodes,
   encodeDataset,
-  imagesPng,
   interpolate,
   interpolateCodes,
   interpolationSmoothness,

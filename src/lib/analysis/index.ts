@@ -17,16 +17,23 @@
  * | 002 | learning curves, when done | `learningCurveTable`, `isConverged`, `convergenceReport` | `learningCurveChart`, `compareCurvesChart` |
  * | 001 Ex. 1, 5; 002 | sweeps | `sweep` and the `*Configs` lists | `sweepChart`, `sweepCurvesChart` |
  */
-export * from './table';
-export { type PointSet, type Points, toPointSet, imagesPng, toImageBatch, viridis, colorize, meanStd, psnrOf } from './common';
+// Plumbing shared by the modules (withFrame, toImageBatch, imagesPng, psnrOf, the distance
+// helpers behind latentGeometry, the model type guards) stays internal: every export below is
+// an analysis a notebook uses.
+export type { DataFrame, Row, Table } from './table';
+export { type PointSet, type Points, toPointSet, colorize, meanStd } from './common';
 export * from './encode';
-export { pairwiseDistances, pearson, upperTriangleCorrelation, neighbourhoodOverlap, neighbourhoodChance, smallestIndices } from './distances';
+export { pairwiseDistances, pearson, smallestIndices } from './distances';
 export * from './pca';
 export * from './projection';
 export * from './geometry';
 export * from './interpolation';
 export * from './failure';
-export * from './reconstruction';
+export {
+  type ReconstructionGrid, reconstructionGrid, type NoiseLevelRow, type NoiseComparisonOptions, compareNoiseLevels, noiseLevelChart,
+  type NoiseLevelImages, noiseLevelImages, type FeatureMapStats, type FeatureMaps, featureMapImages,
+  type LayerActivationRow, type LayerActivations, layerActivations, layerActivationChart,
+} from './reconstruction';
 export * from './comparator';
 export * from './sparse';
 export * from './curves';

@@ -11,13 +11,13 @@ import {
   geometryTable,
   intrinsicDimension,
   latentGeometry,
-  neighbourhoodChance,
   pairwiseDistances,
   pcaFit,
   pcaTransform,
   PointSet,
   smallestIndices,
 } from '../src/lib/analysis';
+import { neighbourhoodChance } from '../src/lib/analysis/distances';
 
 /** n points of d standard normal values. */
 function gaussian(n: number, d: number, seed: number): PointSet {

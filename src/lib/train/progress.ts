@@ -5,6 +5,9 @@
  */
 import { SingleBar } from 'cli-progress';
 import type { BatchInfo, EpochRecord, FitCallbacks, History, TrainBeginInfo } from './fit';
+import { inNotebook, tslabPublic } from '../notebook/tslab';
+
+export { inNotebook };
 
 /** Callbacks for `fit` plus `stop()`, which closes the display early (idempotent). */
 export type ProgressDisplay = FitCallbacks & { stop(): void };
@@ -57,39 +60,10 @@ export interface NotebookDisplay {
 
 /**
  * A tslab display that overwrites one output area in place (`tslab.newDisplay()`), when this
- * process is a tslab kernel; `null` elsewhere. The kernel is recognised by the global
- * (`__tslab__`) it defines for cells and by `tslab` being resolvable; the module is taken
- * from the kernel's own `require` first, so it is the instance wired to the running cell.
+ * process is a tslab kernel executing a cell; `null` elsewhere.
  */
 export function tslabDisplay(): NotebookDisplay | null {
-  const g = globalThis as { __tslab__?: { require?: (id: string) => unknown } };
-  if (g.__tslab__ === undefined) return null;
-  let mod: { newDisplay?: () => NotebookDisplay } | undefined;
-  try {
-    mod = g.__tslab__.require?.('tslab') as typeof mod;
-  } catch {
-    mod = undefined;
-  }
-  if (!mod) {
-    try {
-      mod = require('tslab') as typeof mod;
-    } catch {
-      return null;
-    }
-  }
-  return typeof mod?.newDisplay === 'function' ? mod.newDisplay() : null;
-}
-
-/** True when running inside a tslab (Jupyter) kernel with tslab's display API available. */
-export function inNotebook(): boolean {
-  const g = globalThis as { __tslab__?: unknown };
-  if (g.__tslab__ === undefined) return false;
-  try {
-    require.resolve('tslab');
-    return true;
-  } catch {
-    return tslabDisplay() !== null;
-  }
+  return tslabPublic()?.newDisplay() ?? null;
 }
 
 /** Options of `notebookProgress`. */

@@ -9,6 +9,9 @@ import { ArgumentError } from '../errors';
 import { writeFileAtomic } from '../io';
 import { ChartSpec, renderSvg } from './charts';
 import { GridOptions, RgbaImage, encodePng, imageGrid } from './image';
+import { inNotebook, tslabPublic } from '../notebook/tslab';
+
+export { inNotebook };
 
 /** What `show` accepts. */
 export type Showable =
@@ -80,34 +83,9 @@ export async function show(x: Showable, options: ShowOptions = {}): Promise<stri
   return file;
 }
 
-/**
- * tslab's display API when this process is a tslab kernel executing a cell, else
- * `undefined`. Found through the module cache, so it is the kernel's own tslab instance
- * even when another copy of tslab is installed elsewhere (a global kernel, a nested
- * node_modules): tslab's `jupyter` module holds the writer of the cell being executed.
- */
+/** tslab's display of the cell being executed, when this process is a tslab kernel; else `undefined`. */
 export function notebookDisplay(): NotebookDisplay | undefined {
-  const cache = typeof require === 'function' ? require.cache : undefined;
-  if (!cache) return undefined;
-  for (const [file, mod] of Object.entries(cache)) {
-    if (!mod || !/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) continue;
-    const exportsOf = mod.exports as { lastWriteDisplayData?: unknown };
-    if (typeof exportsOf?.lastWriteDisplayData !== 'function') continue;
-    const publicFile = path.join(path.dirname(file), 'public.js');
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const pub = require(publicFile) as { display?: NotebookDisplay };
-      if (pub.display) return pub.display;
-    } catch {
-      // not a usable tslab: fall through to file output
-    }
-  }
-  return undefined;
-}
-
-/** True when `show` would display inline (a tslab kernel is executing a cell). */
-export function inNotebook(): boolean {
-  return notebookDisplay() !== undefined;
+  return tslabPublic()?.display;
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

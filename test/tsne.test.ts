@@ -85,7 +85,7 @@ describe('trustworthiness', () => {
     assert.ok(Math.abs(trustworthiness(wide, low, 5) - naiveTrustworthiness(wide, low, 5)) < 1e-12);
   });
 
-  it('takes arrays, tensors, { data, n, dims } and a bare flat embedding alike', () => {
+  it('takes arrays, tensors, { data, n, dims }, point sets { codes, n, d } and a bare flat embedding alike', () => {
     const flatHigh = Float32Array.from(high.flat());
     const flatLow = Float32Array.from(low.flat());
     const expected = trustworthiness(high, low, 2);
@@ -93,6 +93,8 @@ describe('trustworthiness', () => {
     assert.equal(trustworthiness(t, flatLow, 2), expected);
     assert.equal(trustworthiness(flatHigh, { data: flatLow, n: 5, dims: 1 }, 2), expected);
     assert.equal(trustworthiness({ data: flatHigh, n: 5, dims: 1 }, { embedding: flatLow, n: 5, dims: 1 }, 2), expected);
+    assert.equal(trustworthiness({ codes: flatHigh, n: 5, d: 1 }, { codes: flatLow, n: 5, d: 1 }, 2), expected);
+    assert.throws(() => trustworthiness({ codes: flatHigh, n: 5, d: 2 }, low, 2), isArgumentError('high'));
     t.dispose();
   });
 
@@ -154,6 +156,7 @@ describe('tsne', () => {
     t.dispose();
     // The rows are float64 from number[][] and float32 from the other two: compare like with like.
     assert.deepEqual(b.embedding, c.embedding);
+    assert.deepEqual(tsne({ codes: Float32Array.from(rows.flat()), n: rows.length, d: 6 }, options).embedding, c.embedding);
     const a2 = tsne(rows, options);
     assert.deepEqual(a.embedding, a2.embedding);
     const other = tsne(rows, { ...options, seed: 6 });

@@ -21,6 +21,7 @@ export interface PointMatrix {
  * - `number[][]`: `n` rows of equal length;
  * - a `tf.Tensor2D` `[n, dims]` (read with `dataSync`; not disposed);
  * - a `PointMatrix` `{ data, n, dims }`, or a t-SNE result `{ embedding, n, dims }`;
+ * - the analyses' `PointSet` `{ codes, n, d }`, e.g. `encodeDataset`'s codes or `pcaTransform`'s result;
  * - a bare `Float32Array` / `Float64Array`, row-major, when the row length is known from
  *   elsewhere (see the function taking it).
  */
@@ -29,6 +30,7 @@ export type PointsInput =
   | tf.Tensor2D
   | PointMatrix
   | { embedding: Float32Array | Float64Array; n: number; dims: number }
+  | { codes: Float32Array; n: number; d: number }
   | Float32Array
   | Float64Array;
 
@@ -209,10 +211,11 @@ export function readPoints(argument: string, input: PointsInput, shape: { dims?:
     }
     return checkFinite(argument, { data: Float64Array.from(input), n: input.length / dims, dims });
   }
-  if (typeof input === 'object' && input !== null && ('data' in input || 'embedding' in input)) {
-    const m = input as { data?: ArrayLike<number>; embedding?: ArrayLike<number>; n: unknown; dims: unknown };
-    const values = m.data ?? m.embedding;
-    const { n, dims } = m;
+  if (typeof input === 'object' && input !== null && ('data' in input || 'embedding' in input || 'codes' in input)) {
+    const m = input as { data?: ArrayLike<number>; embedding?: ArrayLike<number>; codes?: ArrayLike<number>; n: unknown; dims?: unknown; d?: unknown };
+    const values = m.data ?? m.embedding ?? m.codes;
+    const n = m.n;
+    const dims = 'codes' in input ? m.d : m.dims;
     if (
       !values ||
       typeof values.length !== 'number' ||
@@ -224,11 +227,11 @@ export function readPoints(argument: string, input: PointsInput, shape: { dims?:
       dims < 1 ||
       values.length !== n * dims
     ) {
-      throw new ArgumentError(argument, input, 'a { data, n, dims } matrix with data.length === n * dims, n >= 1, dims >= 1');
+      throw new ArgumentError(argument, input, 'a { data, n, dims } matrix with data.length === n * dims, n >= 1, dims >= 1 (or a point set { codes, n, d })');
     }
     return checkFinite(argument, { data: Float64Array.from(values), n, dims });
   }
-  throw new ArgumentError(argument, input, 'points: number[][], a 2-D tensor, { data, n, dims } or a flat Float32Array');
+  throw new ArgumentError(argument, input, 'points: number[][], a 2-D tensor, { data, n, dims }, { codes, n, d } or a flat Float32Array');
 }
 
 function checkFinite(argument: string, p: Points): Points {

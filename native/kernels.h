@@ -70,6 +70,24 @@ struct Col2Im {
 };
 void col2im(const float* cols, float* dx, const Col2Im& p);
 
+// A convolution's geometry (NHWC, no dilation): x [batch, inH, inW, ic], filter
+// [fh, fw, ic, oc], y [batch, outH, outW, oc], output pixel (oh, ow) reading input
+// (oh*sh - top + i, ow*sw - left + j) for tap (i, j).
+struct Conv {
+  int64_t batch, inH, inW, ic, outH, outW, oc, fh, fw, sh, sw, top, left;
+};
+// Direct convolutions, without an im2col copy: register tiles whose rows read the input
+// where it lies. Forward and filter gradient need every tap inside x (top = left = 0,
+// (outH-1)*sh + fh <= inH, (outW-1)*sw + fw <= inW, fh <= 64); the input gradient takes
+// any padding (taps outside dx skipped) with fh*fw <= 64.
+// y = act(conv(x, w) + bias) (bias: nullptr, one value, or oc values).
+void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, const float* bias, int64_t biasLen, int act, float alpha);
+// dw[i, j, c, o] = sum over (b, oh, ow) of x[b, oh*sh + i, ow*sw + j, c] * dy[b, oh, ow, o].
+void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& p);
+// dx[b, ih, iw, c] = sum over taps and o of dy[b, oh, ow, o] * w[i, j, c, o] where
+// ih = oh*sh - top + i and iw = ow*sw - left + j (the transposed convolution).
+void conv2d_input_grad(const float* dy, const float* w, float* dx, const Conv& p);
+
 // One Adam step on n values, tfjs's update rule in float32:
 //   m' = m*b1 + g*omb1;  v' = v*b2 + g*g*omb2;
 //   p' = p + ((m'/oma1) / (sqrt(v'/oma2) + eps)) * (-lr)

@@ -105,6 +105,8 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     path?: 'native' | 'fallback';
     /** tfjs's own BatchMatMul gradient cannot reduce broadcast batch dimensions (on every backend). */
     forwardOnly?: boolean;
+    /** A convolution kernel that must run as the addon's direct convolution (true) or as im2col + sgemm (false). */
+    direct?: boolean;
     f: (...xs: tf.Tensor[]) => tf.Tensor;
   };
   const cases: Case[] = [
@@ -283,6 +285,58 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     },
     { name: 'conv2d with dilation 2 (falls back)', shapes: [[2, 9, 9, 3], [3, 3, 3, 4]], kernel: 'Conv2D', path: 'fallback', forwardOnly: true, f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2) },
     {
+      name: 'conv2d [4, 16, 16, 16] * [3, 3, 16, 32], stride 2, valid (seed 004\'s conv2 after its padding: direct)',
+      shapes: [[4, 16, 16, 16], [3, 3, 16, 32]],
+      kernel: 'Conv2D',
+      direct: true,
+      f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'),
+    },
+    {
+      name: 'fused conv2d [3, 11, 10, 20] * [3, 2, 20, 19] + bias, relu, strides [2, 1], valid (channel tails: direct)',
+      shapes: [[3, 11, 10, 20], [3, 2, 20, 19], [19]],
+      kernel: 'FusedConv2D',
+      direct: true,
+      f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: [2, 1], pad: 'valid', bias, activation: 'relu' }),
+    },
+    {
+      name: 'fused conv2d [2, 9, 9, 3] * [3, 3, 3, 5] + scalar bias, leakyrelu, valid (direct)',
+      shapes: [[2, 9, 9, 3], [3, 3, 3, 5], [1]],
+      kernel: 'FusedConv2D',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'valid', bias, activation: 'leakyrelu', leakyreluAlpha: 0.1 }),
+    },
+    {
+      name: 'conv2d filter gradient [5, 15, 15, 16] -> [3, 3, 16, 32], stride 2, valid (seed 004\'s deconv1 filter: direct)',
+      shapes: [[5, 15, 15, 16], [3, 3, 16, 32]],
+      kernel: 'Conv2DBackpropFilter',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 2, 'valid').square().sum())(w),
+    },
+    {
+      name: 'conv2d filter gradient [33, 9, 8, 7] -> [3, 2, 7, 21], strides [2, 3], valid (K and channel tails, images split: direct)',
+      shapes: [[33, 9, 8, 7], [3, 2, 7, 21]],
+      kernel: 'Conv2DBackpropFilter',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, [2, 3], 'valid').square().sum())(w),
+    },
+    {
+      name: 'conv2dTranspose [3, 5, 4, 6] * [3, 4, 20, 6] -> [3, 11, 13, 20], strides [2, 3], valid (channel tail: direct)',
+      shapes: [[3, 5, 4, 6], [3, 4, 20, 6]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [3, 11, 13, 20], [2, 3], 'valid'),
+    },
+    {
+      name: 'conv2dTranspose [2, 4, 5, 8] * [3, 3, 9, 8] -> [2, 8, 10, 9], stride 2, same (padding: direct)',
+      shapes: [[2, 4, 5, 8], [3, 3, 9, 8]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 10, 9], 2, 'same'),
+    },
+    {
       name: 'fused conv2d with prelu (falls back)',
       shapes: [[2, 6, 6, 3], [3, 3, 3, 4], [4]],
       kernel: 'FusedConv2D',
@@ -313,6 +367,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       const before = nativeKernelCalls();
       await onBackend('wasm', c.f, inputs, false);
       const ran = callsSince(before, c.kernel);
+      const how = callsSince(before, `${c.kernel}:direct`);
       const wasm = await onBackend('wasm', c.f, inputs, !c.forwardOnly);
       const cpu = await onBackend('cpu', c.f, inputs, !c.forwardOnly);
       for (let i = 0; i < wasm.length; i++) {
@@ -321,6 +376,9 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       }
       if ((c.path ?? 'native') === 'native') assert.ok(ran.native > 0 && ran.fallback === 0, `${c.kernel} ran ${JSON.stringify(ran)}`);
       else assert.ok(ran.fallback > 0 && ran.native === 0, `${c.kernel} ran ${JSON.stringify(ran)}`);
+      if (c.direct !== undefined) {
+        assert.ok(c.direct ? how.native > 0 && how.fallback === 0 : how.fallback > 0 && how.native === 0, `${c.kernel}:direct ran ${JSON.stringify(how)}`);
+      }
       if (c.kernel !== 'BatchMatMul' && c.name.includes('matMul') && !c.forwardOnly) {
         // The gradients of a product are products with transposes: native too.
         assert.ok(callsSince(before, 'BatchMatMul').native > 0);
@@ -344,6 +402,33 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     }
     assert.deepEqual(callsSince(before, 'Conv2DBackpropInput'), { native: 1, fallback: 1 });
     assert.ok(relErr(native[0], wasm[0]) <= 1e-5);
+  });
+
+  it('AELAB_NATIVE_CONV_DIRECT=0 runs the convolutions of seed 004\'s model as im2col + sgemm, with the same values', async () => {
+    // Forward (fused, relu), filter and input gradients of both kinds of layer, valid padding.
+    const f = (x: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor) => {
+      const h = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w1 as tf.Tensor4D, strides: 2, pad: 'valid', bias: b1, activation: 'relu' });
+      return tf.conv2dTranspose(h, w2 as tf.Tensor4D, [6, 15, 15, 16], 2, 'valid');
+    };
+    const inputs = [[6, 16, 16, 16], [3, 3, 16, 32], [32], [3, 3, 16, 32]].map((shape, i) => ({ shape, data: randn(shape, 11 + i) }));
+    const kernels = ['FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'];
+    const before = nativeKernelCalls();
+    const direct = await onBackend('wasm', f, inputs);
+    const mid = nativeKernelCalls();
+    const saved = process.env.AELAB_NATIVE_CONV_DIRECT;
+    process.env.AELAB_NATIVE_CONV_DIRECT = '0';
+    let im2col: Float32Array[];
+    try {
+      im2col = await onBackend('wasm', f, inputs);
+    } finally {
+      if (saved === undefined) delete process.env.AELAB_NATIVE_CONV_DIRECT;
+      else process.env.AELAB_NATIVE_CONV_DIRECT = saved;
+    }
+    for (const k of kernels) {
+      assert.ok(callsSince(before, `${k}:direct`).native > 0 && callsSince(before, `${k}:direct`).fallback === callsSince(mid, `${k}:direct`).fallback, k);
+      assert.ok(callsSince(mid, `${k}:direct`).fallback > 0 && callsSince(mid, `${k}:direct`).native === 0, k);
+    }
+    for (let i = 0; i < direct.length; i++) assert.ok(relErr(direct[i], im2col[i]) <= 1e-5, `${i}: ${relErr(direct[i], im2col[i])}`);
   });
 
   it('bceWithLogits: one native kernel forward and one backward, agreeing with the tfjs formula on cpu', async () => {

@@ -8,6 +8,7 @@
 // side registers nothing otherwise, and the calls throw).
 #include <node_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -354,6 +355,39 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// binary(heap, op, aOff, bOff, outOff, n, bLen): out[i] = a[i] op b[i % bLen].
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a(env, info, "binary", 7);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int op = static_cast<int>(a.integer(1));
+  const int64_t aOff = a.integer(2), bOff = a.integer(3), outOff = a.integer(4), n = a.integer(5), bLen = a.integer(6, 1);
+  if (!a.failed && (op < aelab::kAdd || op > aelab::kSquaredDiff)) a.fail("unknown op");
+  if (!a.failed && bLen < n && n % bLen != 0) a.fail("n must be a multiple of bLen");
+  const float* x = a.floats(aOff, n, "a");
+  const float* y = a.floats(bOff, std::min(n, bLen), "b");
+  float* out = a.floats(outOff, n, "out");
+  if (a.failed) return nullptr;
+  aelab::binary(op, x, y, out, n, bLen);
+  return undefined(env);
+}
+
+// stepRelu(heap, xOff, outOff, n, alpha, relu): tfjs's step (x > 0 ? 1 : alpha), or relu.
+napi_value StepRelu(napi_env env, napi_callback_info info) {
+  Args a(env, info, "stepRelu", 6);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t xOff = a.integer(1), outOff = a.integer(2), n = a.integer(3);
+  const float alpha = static_cast<float>(a.num(4));
+  const bool isRelu = a.integer(5) != 0;
+  const float* x = a.floats(xOff, n, "x");
+  float* out = a.floats(outOff, n, "out");
+  if (a.failed) return nullptr;
+  if (isRelu) aelab::relu(x, out, n);
+  else aelab::step(x, out, n, alpha);
+  return undefined(env);
+}
+
 // setThreads(n): threads the kernels use, the calling one included (0: hardware threads).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads", 1);
@@ -371,7 +405,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 8, &v);
+  napi_create_int32(env, 9, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -386,6 +420,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"col2im", nullptr, Col2Im, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"stepRelu", nullptr, StepRelu, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };

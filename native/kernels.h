@@ -44,6 +44,15 @@ enum Unary : int { kUnarySigmoid = 0, kUnarySoftplus = 1, kUnaryRelu = 2, kUnary
 // y[i] = op(x[i]), i < n (x and y may be the same array).
 void unary(int op, const float* x, float* y, int64_t n);
 
+// Element-wise ops on float32, in parallel chunks:
+// binary: out[i] = a[i] op b[i % bLen] (b repeats every bLen values: the same shape, a scalar,
+// or a bias along the last axes); out may alias a.
+enum Binary : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDiff = 4 };
+void binary(int op, const float* a, const float* b, float* out, int64_t n, int64_t bLen);
+// step: out[i] = x > 0 ? 1 : alpha (NaN stays NaN, as tfjs's step); relu: max(x, 0) with NaN kept.
+void step(const float* x, float* out, int64_t n, float alpha);
+void relu(const float* x, float* out, int64_t n);
+
 // Binary cross-entropy from logits l and targets t, element-wise (PyTorch's
 // BCEWithLogits, as tfjs computes it: max(l, 0) - l*t + softplus(-|l|)) when dy is null;
 // with dy, its gradient with respect to l: dy * (sigmoid(l) - t).

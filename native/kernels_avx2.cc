@@ -762,6 +762,134 @@ void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dim
   }
 }
 
+namespace {
+
+struct EwTask {
+  int op;  // a Binary op, or kEwStep / kEwRelu
+  const float* a;
+  const float* b;
+  float* out;
+  int64_t n, bLen;
+  float alpha;
+};
+constexpr int kEwStep = 100, kEwRelu = 101;
+
+template <int Op>
+inline __m256 bin256(__m256 a, __m256 b) {
+  if constexpr (Op == kAdd) return _mm256_add_ps(a, b);
+  else if constexpr (Op == kSub) return _mm256_sub_ps(a, b);
+  else if constexpr (Op == kMul) return _mm256_mul_ps(a, b);
+  else if constexpr (Op == kDiv) return _mm256_div_ps(a, b);
+  else {
+    const __m256 d = _mm256_sub_ps(a, b);
+    return _mm256_mul_ps(d, d);
+  }
+}
+template <int Op>
+inline float bin1(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  else if constexpr (Op == kSub) return a - b;
+  else if constexpr (Op == kMul) return a * b;
+  else if constexpr (Op == kDiv) return a / b;
+  else return (a - b) * (a - b);
+}
+
+// out[i] = a[i] op b[i] for i < n (b broadcast when bScalar).
+template <int Op>
+inline void bin_run(const float* a, const float* b, float* out, int64_t n, bool bScalar) {
+  int64_t i = 0;
+  if (bScalar) {
+    const __m256 vb = _mm256_set1_ps(b[0]);
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, bin256<Op>(_mm256_loadu_ps(a + i), vb));
+    for (; i < n; i++) out[i] = bin1<Op>(a[i], b[0]);
+  } else {
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, bin256<Op>(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) out[i] = bin1<Op>(a[i], b[i]);
+  }
+}
+
+template <int Op>
+void bin_range(const EwTask& t, int64_t i0, int64_t i1) {
+  if (t.bLen == 1 || t.bLen >= t.n) {
+    bin_run<Op>(t.a + i0, t.bLen == 1 ? t.b : t.b + i0, t.out + i0, i1 - i0, t.bLen == 1);
+    return;
+  }
+  // b repeats: runs up to the end of each repetition.
+  int64_t j = i0 % t.bLen;
+  for (int64_t i = i0; i < i1;) {
+    const int64_t run = std::min(t.bLen - j, i1 - i);
+    bin_run<Op>(t.a + i, t.b + j, t.out + i, run, false);
+    i += run;
+    j = 0;
+  }
+}
+
+void ew_range(const EwTask& t, int64_t i0, int64_t i1) {
+  switch (t.op) {
+    case kAdd: return bin_range<kAdd>(t, i0, i1);
+    case kSub: return bin_range<kSub>(t, i0, i1);
+    case kMul: return bin_range<kMul>(t, i0, i1);
+    case kDiv: return bin_range<kDiv>(t, i0, i1);
+    case kSquaredDiff: return bin_range<kSquaredDiff>(t, i0, i1);
+    case kEwStep: {
+      const __m256 one = _mm256_set1_ps(1.0f), al = _mm256_set1_ps(t.alpha), zero = _mm256_setzero_ps();
+      int64_t i = i0;
+      for (; i + 8 <= i1; i += 8) {
+        const __m256 x = _mm256_loadu_ps(t.a + i);
+        __m256 y = _mm256_blendv_ps(al, one, _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+        y = _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));  // NaN stays NaN
+        _mm256_storeu_ps(t.out + i, y);
+      }
+      for (; i < i1; i++) {
+        const float x = t.a[i];
+        t.out[i] = x != x ? x : x > 0 ? 1.0f : t.alpha;
+      }
+      return;
+    }
+    case kEwRelu: {
+      const __m256 zero = _mm256_setzero_ps();
+      int64_t i = i0;
+      // max_ps returns its second operand when either is NaN: x, so NaN stays NaN.
+      for (; i + 8 <= i1; i += 8) _mm256_storeu_ps(t.out + i, _mm256_max_ps(zero, _mm256_loadu_ps(t.a + i)));
+      for (; i < i1; i++) {
+        const float x = t.a[i];
+        t.out[i] = x < 0 ? 0.0f : x;
+      }
+      return;
+    }
+  }
+}
+
+void ew_chunk(void* ctx, int64_t c) {
+  const EwTask& t = *static_cast<EwTask*>(ctx);
+  ew_range(t, c * kChunk, std::min(t.n, (c + 1) * kChunk));
+}
+
+void ew_run(EwTask& t) {
+  if (t.n <= 0) return;
+  const int64_t chunks = (t.n + kChunk - 1) / kChunk;
+  // Small arrays on the calling thread: waking the pool costs more than it saves.
+  if (chunks <= 2) ew_range(t, 0, t.n);
+  else pool_run(ew_chunk, &t, chunks);
+}
+
+}  // namespace
+
+void binary(int op, const float* a, const float* b, float* out, int64_t n, int64_t bLen) {
+  EwTask t{op, a, b, out, n, bLen, 0.0f};
+  ew_run(t);
+}
+
+void step(const float* x, float* out, int64_t n, float alpha) {
+  EwTask t{kEwStep, x, nullptr, out, n, 1, alpha};
+  ew_run(t);
+}
+
+void relu(const float* x, float* out, int64_t n) {
+  EwTask t{kEwRelu, x, nullptr, out, n, 1, 0.0f};
+  ew_run(t);
+}
+
 void bce_logits(const float* l, const float* t, const float* dy, float* out, int64_t n) {
   BceTask k{l, t, dy, out, n};
   pool_run(bce_chunk, &k, (n + kChunk - 1) / kChunk);

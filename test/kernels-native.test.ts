@@ -52,7 +52,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -155,6 +155,20 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'sigmoid [128, 784]', shapes: [[128, 784]], scale: 3, kernel: 'Sigmoid', f: (x) => tf.sigmoid(x) },
     { name: 'softplus [7, 13, 5], values up to +-40', shapes: [[7, 13, 5]], scale: 10, kernel: 'Softplus', f: (x) => tf.softplus(x) },
     { name: 'softplus [128, 784]', shapes: [[128, 784]], scale: 3, kernel: 'Softplus', f: (x) => tf.softplus(x) },
+    { name: 'add [128, 15, 15, 16] + bias [1, 1, 1, 16] (a transposed convolution\'s bias)', shapes: [[128, 15, 15, 16], [1, 1, 1, 16]], kernel: 'Add', f: (a, b) => tf.add(a, b) },
+    { name: 'add bias [16] + [6, 5, 16] (the small operand first)', shapes: [[16], [6, 5, 16]], kernel: 'Add', f: (a, b) => tf.add(a, b) },
+    { name: 'add [7, 13] + [7, 13]', shapes: [[7, 13], [7, 13]], kernel: 'Add', f: (a, b) => tf.add(a, b) },
+    { name: 'add [3, 1, 5] + [1, 4, 1] (general broadcast: falls back)', shapes: [[3, 1, 5], [1, 4, 1]], kernel: 'Add', path: 'fallback', f: (a, b) => tf.add(a, b) },
+    { name: 'sub [9, 4, 6] - [4, 6]', shapes: [[9, 4, 6], [4, 6]], kernel: 'Sub', f: (a, b) => tf.sub(a, b) },
+    { name: 'sub [6] - [5, 6] (the small operand first: falls back)', shapes: [[6], [5, 6]], kernel: 'Sub', path: 'fallback', f: (a, b) => tf.sub(a, b) },
+    { name: 'multiply [128, 14, 14, 16] * [128, 14, 14, 16] (a ReLU gradient)', shapes: [[128, 14, 14, 16], [128, 14, 14, 16]], kernel: 'Multiply', f: (a, b) => tf.mul(a, b) },
+    { name: 'multiply [5, 7] * scalar', shapes: [[5, 7], []], kernel: 'Multiply', f: (a, b) => tf.mul(a, b) },
+    { name: 'divide [128, 28, 28, 1] / scalar (a mean\'s gradient)', shapes: [[128, 28, 28, 1], []], kernel: 'RealDiv', f: (a, b) => tf.div(a, tf.add(tf.abs(b), 1)) },
+    { name: 'squared difference [128, 784], [128, 784]', shapes: [[128, 784], [128, 784]], kernel: 'SquaredDifference', f: (a, b) => tf.squaredDifference(a, b) },
+    { name: 'step [128, 14, 14, 16]', shapes: [[128, 14, 14, 16]], kernel: 'Step', forwardOnly: true, f: (x) => tf.step(x) },
+    { name: 'step [7, 13] with alpha 0.25', shapes: [[7, 13]], kernel: 'Step', forwardOnly: true, f: (x) => tf.step(x, 0.25) },
+    { name: 'relu [128, 14, 14, 16]', shapes: [[128, 14, 14, 16]], kernel: 'Relu', f: (x) => tf.relu(x) },
+    { name: 'relu [3, 5]', shapes: [[3, 5]], kernel: 'Relu', f: (x) => tf.relu(x) },
     { name: 'sum over axis 0 of [128, 400] (a bias gradient)', shapes: [[128, 400]], kernel: 'Sum', f: (x) => tf.sum(x, 0) },
     { name: 'sum of all of [7, 13, 5]', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x) },
     { name: 'sum over axis 1 of [7, 13, 5], keepDims', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x, 1, true) },
@@ -446,6 +460,19 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     // On cpu the function is the formula itself.
     const onCpu = await onBackend('cpu', (l, t) => bceWithLogits(l, t), inputs);
     onCpu.forEach((c, i) => assert.deepEqual(c, cpu[i]));
+  });
+
+  it('element-wise kernels keep NaN as tfjs does, and leave int32 to the wasm kernels', () => {
+    const x = tf.tensor1d([NaN, -1, 0, 2, NaN, -3, 4, 5, -6, NaN]);
+    assert.deepEqual(Array.from(tf.step(x, 0.5).dataSync()), [NaN, 0.5, 0.5, 1, NaN, 0.5, 1, 1, 0.5, NaN]);
+    assert.deepEqual(Array.from(tf.relu(x).dataSync()), [NaN, 0, 0, 2, NaN, 0, 4, 5, 0, NaN]);
+    const before = nativeKernelCalls();
+    const i = tf.tensor1d([1, 2, 3], 'int32');
+    assert.deepEqual(Array.from(tf.add(i, i).dataSync()), [2, 4, 6]);
+    assert.deepEqual(Array.from(tf.mul(i, tf.scalar(3, 'int32')).dataSync()), [3, 6, 9]);
+    assert.deepEqual(callsSince(before, 'Add'), { native: 0, fallback: 1 });
+    assert.deepEqual(callsSince(before, 'Multiply'), { native: 0, fallback: 1 });
+    tf.dispose([x, i]);
   });
 
   it('slices int32 tensors natively and leaves bool ones to the wasm kernel', () => {

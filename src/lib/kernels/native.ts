@@ -21,6 +21,10 @@
  *     a parallel col2im (`AELAB_NATIVE_CONV_INPUT=0`: the wasm one). `AELAB_NATIVE_CONV_DIRECT=0`
  *     turns the direct convolutions off (benchmarks);
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
+ *   - `Add`, `Sub`, `Multiply`, `RealDiv`, `SquaredDifference` (same shapes, a scalar, or a
+ *     bias repeated along the leading axes), `Step`, `Relu`: in parallel, without the stock
+ *     kernels' per-element broadcast index arithmetic (a transposed convolution's bias add,
+ *     the ReLU gradient `dy * step(x)`);
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
  *     gradient, a column sum, paid for a transpose);
  *   - `Slice`, `PadV2`: one strided copy (the stock ones loop in JS per innermost row, one
@@ -39,7 +43,9 @@
  * `nativeKernelsStatus()` says which and why. Inside a registered kernel, cases the addon
  * does not cover (non-float32 data, prelu activation, general broadcast batch shapes or bias
  * shapes, dilated or NCHW convolutions) go to the kernel that was registered before.
- * `AELAB_NATIVE_THREADS=n` sets the number of threads (default: `os.availableParallelism()`).
+ * `AELAB_NATIVE_THREADS=n` sets the number of threads (default: `os.availableParallelism()`);
+ * `AELAB_NATIVE_OFF=Add,Relu` leaves the named kernels to wasm (read when registering;
+ * side-by-side benchmarks).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
@@ -79,6 +85,8 @@ interface Addon {
     outH: number, outW: number, oc: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number,
     biasOff: number, biasLen: number, activation: number, alpha: number,
   ): void;
+  binary(heap: ArrayBuffer, op: number, aOff: number, bOff: number, outOff: number, n: number, bLen: number): void;
+  stepRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number, relu: number): void;
   setThreads(n: number): void;
   info(): { avx2: boolean; threads: number; abi: number };
 }
@@ -93,7 +101,7 @@ interface WasmBackend extends tf.KernelBackend {
 }
 
 /** Protocol version between this file and the addon; a stale build with another one is not used. */
-const ABI = 8;
+const ABI = 9;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Where node-gyp puts the addon (relative to the package root). */
 export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
@@ -306,6 +314,71 @@ function reduceKernel(name: 'Sum' | 'Mean', previous: KernelFn): KernelFn {
     const out = backend.makeOutput(outShape, 'float32');
     const scale = name === 'Mean' ? 1 / reduce : 1;
     if (outer * inner > 0) (addon as Addon).reduceSum(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), outer, reduce, inner, scale);
+    return out;
+  };
+}
+
+/** The addon's binary ops (`binary`'s op) for the tfjs kernels they replace; true: commutative. */
+const BINARY: Record<string, [number, boolean]> = { Add: [0, true], Sub: [1, false], Multiply: [2, true], RealDiv: [3, false], SquaredDifference: [4, true] };
+
+/**
+ * An element-wise binary kernel (`Add`, `Sub`, `Multiply`, `RealDiv`, `SquaredDifference`) on
+ * float32 when one operand has the output's shape and the other repeats along its leading
+ * axes (the same shape, a scalar, or a bias `[1, 1, 1, c]` / `[c]`), in parallel chunks. The
+ * stock kernels run on one thread, and broadcast by index arithmetic per element (a
+ * transposed convolution's bias add cost as much as the convolution). Same float32
+ * operation per element, so the same values.
+ */
+function binaryKernel(name: string, previous: KernelFn): KernelFn {
+  const [op, commutative] = BINARY[name];
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    let out: number[] | null = null;
+    if (a.dtype === 'float32' && b.dtype === 'float32') {
+      try {
+        out = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      } catch {
+        out = null;
+      }
+    }
+    // `small` repeats every prod(small) values of an operand shaped like the output.
+    const repeats = (big: tf.TensorInfo, small: tf.TensorInfo) => {
+      if (!out || !tf.util.arraysEqual(big.shape, out)) return false;
+      const first = small.shape.findIndex((d) => d !== 1);
+      const core = first < 0 ? [] : small.shape.slice(first);
+      return core.length <= out.length && tf.util.arraysEqual(out.slice(out.length - core.length), core);
+    };
+    const swap = !repeats(a, b) && commutative && repeats(b, a);
+    if (!out || (!swap && !repeats(a, b))) {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const [x, y] = swap ? [b, a] : [a, b];
+    const result = backend.makeOutput(out, 'float32');
+    const n = prod(out);
+    if (n > 0) {
+      (addon as Addon).binary(backend.wasm.HEAPU8.buffer as ArrayBuffer, op, offsetOf(backend, x), offsetOf(backend, y), offsetOf(backend, result), n, Math.max(1, prod(y.shape)));
+    }
+    return result;
+  };
+}
+
+/** `Step` (x > 0 ? 1 : alpha, the ReLU gradient's mask) and `Relu` on float32, in parallel chunks. */
+function stepReluKernel(name: 'Step' | 'Relu', previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const n = prod(x.shape);
+    const alpha = name === 'Step' ? ((args.attrs as { alpha?: number } | undefined)?.alpha ?? 0) : 0;
+    if (n > 0) (addon as Addon).stepRelu(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), n, alpha, name === 'Relu' ? 1 : 0);
     return out;
   };
 }
@@ -675,6 +748,13 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Conv2DBackpropInput: conv2DBackpropInputKernel,
   Slice: sliceKernel,
   PadV2: padKernel,
+  Add: (p) => binaryKernel('Add', p),
+  Sub: (p) => binaryKernel('Sub', p),
+  Multiply: (p) => binaryKernel('Multiply', p),
+  RealDiv: (p) => binaryKernel('RealDiv', p),
+  SquaredDifference: (p) => binaryKernel('SquaredDifference', p),
+  Step: (p) => stepReluKernel('Step', p),
+  Relu: (p) => stepReluKernel('Relu', p),
   Identity: (p) => shareKernel('Identity', p),
   Cast: (p) => shareKernel('Cast', p),
 };
@@ -749,7 +829,9 @@ const replaced = new Map<string, tf.KernelConfig>();
  */
 export function registerNativeKernels(): NativeKernelsStatus {
   if (replaced.size === 0 && loadAddon()) {
+    const off = new Set((process.env.AELAB_NATIVE_OFF ?? '').split(',').map((k) => k.trim()));
     for (const [name, make] of Object.entries(KERNELS)) {
+      if (off.has(name)) continue;
       const previous = tf.getKernel(name, 'wasm');
       if (!previous) continue;
       replaced.set(name, previous);

@@ -967,6 +967,8 @@ namespace {
 
 constexpr int kMaxSeg = 64;
 
+thread_local AlignedBuf convPack, convPartial, convZeros;
+
 // out[0..11] = sum over s < nseg, q < L of a[s*6 + r][q] * b[s][q*16 + col] (rows r < 6,
 // columns 0-7 in out[2r], 8-15 in out[2r+1]).
 inline void seg_kernel(int nseg, const float* const* a, const float* const* b, int64_t L, __m256* out) {
@@ -1155,6 +1157,86 @@ void conv_in_chunk(void* ctx, int64_t c) {
   }
 }
 
+// One input channel (a transposed convolution to a grey image, or a first convolution's input
+// gradient): the tile's 16 columns would hold one useful value, so the lanes run over 16
+// pixels of a phase of a dx row instead. Each image's dy is first laid out as
+// [outH][oc][outW] with zero margins (dyT), so the 16 dy values a tap reads for the 16
+// pixels are contiguous.
+struct ConvIn1Task {
+  const float* dy;
+  const float* w;
+  float* dx;
+  Conv p;
+  int64_t padL, width, imagesPer;  // dyT row: padL zeros, outW values, zeros up to width
+};
+
+void conv_in1_chunk(void* ctx, int64_t c) {
+  const ConvIn1Task& t = *static_cast<ConvIn1Task*>(ctx);
+  const Conv& p = t.p;
+  const int64_t n1 = std::min(p.batch, (c + 1) * t.imagesPer);
+  float* dyT = convPartial.get(p.outH * p.oc * t.width);
+  int64_t vi[kMaxSeg], voh[kMaxSeg], vj[kMaxSeg], vdow[kMaxSeg];
+  alignas(32) float res[16];
+  for (int64_t n = c * t.imagesPer; n < n1; n++) {
+    std::memset(dyT, 0, p.outH * p.oc * t.width * sizeof(float));
+    const float* dyn = t.dy + n * p.outH * p.outW * p.oc;
+    for (int64_t oh = 0; oh < p.outH; oh++)
+      for (int64_t ow = 0; ow < p.outW; ow++) {
+        const float* src = dyn + (oh * p.outW + ow) * p.oc;
+        float* dst = dyT + oh * p.oc * t.width + t.padL + ow;
+        for (int64_t o = 0; o < p.oc; o++) dst[o * t.width] = src[o];
+      }
+    for (int64_t ih = 0; ih < p.inH; ih++) {
+      int ni = 0;
+      for (int64_t i = 0; i < p.fh; i++) {
+        const int64_t u = ih + p.top - i;
+        if (u < 0 || u % p.sh != 0 || u / p.sh >= p.outH) continue;
+        vi[ni] = i;
+        voh[ni++] = u / p.sh;
+      }
+      float* dxRow = t.dx + (n * p.inH + ih) * p.inW;
+      for (int64_t pw = 0; pw < std::min(p.sw, p.inW); pw++) {
+        int nj = 0;
+        for (int64_t j = 0; j < p.fw; j++)
+          if ((((pw + p.left - j) % p.sw) + p.sw) % p.sw == 0) {
+            vdow[nj] = (pw + p.left - j) / p.sw;
+            vj[nj++] = j;
+          }
+        const int64_t count = (p.inW - pw + p.sw - 1) / p.sw;
+        for (int64_t t0 = 0; t0 < count; t0 += 16) {
+          // Four chains of sums (two per 8 pixels) to hide the multiply-add latency.
+          __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+          for (int ii = 0; ii < ni; ii++) {
+            const float* rowT = dyT + voh[ii] * p.oc * t.width + t.padL + t0;
+            for (int jj = 0; jj < nj; jj++) {
+              const float* wt = t.w + (vi[ii] * p.fw + vj[jj]) * p.oc;
+              const float* d = rowT + vdow[jj];
+              int64_t o = 0;
+              for (; o + 2 <= p.oc; o += 2, d += 2 * t.width) {
+                const __m256 w0 = _mm256_broadcast_ss(wt + o), w1 = _mm256_broadcast_ss(wt + o + 1);
+                a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d), a0);
+                a1 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d + 8), a1);
+                b0 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(d + t.width), b0);
+                b1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(d + t.width + 8), b1);
+              }
+              if (o < p.oc) {
+                const __m256 w0 = _mm256_broadcast_ss(wt + o);
+                a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d), a0);
+                a1 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d + 8), a1);
+              }
+            }
+          }
+          _mm256_store_ps(res, _mm256_add_ps(a0, b0));
+          _mm256_store_ps(res + 8, _mm256_add_ps(a1, b1));
+          const int64_t m = std::min<int64_t>(16, count - t0);
+          float* out = dxRow + pw + t0 * p.sw;
+          for (int64_t l = 0; l < m; l++) out[l * p.sw] = res[l];
+        }
+      }
+    }
+  }
+}
+
 struct ConvFilterTask {
   const float* x;
   const float* dy;
@@ -1221,8 +1303,6 @@ void conv_filter_chunk(void* ctx, int64_t c) {
   }
 }
 
-thread_local AlignedBuf convPack, convPartial, convZeros;
-
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, const float* bias, int64_t biasLen, int act, float alpha) {
@@ -1248,6 +1328,28 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, con
 void conv2d_input_grad(const float* dy, const float* w, float* dx, const Conv& p) {
   const int64_t rows = p.batch * p.inH, taps = p.fh * p.fw, tiles = (p.ic + 15) / 16;
   if (rows <= 0 || p.inW * p.ic <= 0) return;
+  if (p.ic == 1) {
+    // dyT margins: a pixel t of a phase reads dy column t + dow, dow = (pw + left - j) / sw,
+    // for t < count rounded up to 16.
+    int64_t dowMin = 0, dowMax = 0, countMax = 0;
+    for (int64_t pw = 0; pw < std::min(p.sw, p.inW); pw++) {
+      countMax = std::max(countMax, (p.inW - pw + p.sw - 1) / p.sw);
+      for (int64_t j = 0; j < p.fw; j++)
+        if ((((pw + p.left - j) % p.sw) + p.sw) % p.sw == 0) {
+          dowMin = std::min(dowMin, (pw + p.left - j) / p.sw);
+          dowMax = std::max(dowMax, (pw + p.left - j) / p.sw);
+        }
+    }
+    const int64_t padL = -dowMin, reach = (countMax + 15) / 16 * 16 + dowMax;
+    const int64_t width = padL + std::max(p.outW, reach);
+    const int nt = pool_threads();
+    const int64_t imagesPer = std::max<int64_t>(1, p.batch / (8 * nt));
+    ConvIn1Task t{dy, w, dx, p, padL, width, imagesPer};
+    const int64_t chunks = (p.batch + imagesPer - 1) / imagesPer;
+    if (chunks == 1) conv_in1_chunk(&t, 0);
+    else pool_run(conv_in1_chunk, &t, chunks);
+    return;
+  }
   // The filter read transposed: panel ct holds, per tap and output channel o, 16 input channels.
   float* packed = convPack.get(tiles * taps * p.oc * 16);
   for (int64_t ct = 0; ct < tiles; ct++)

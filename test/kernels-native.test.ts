@@ -267,9 +267,10 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       f: (x, w) => tf.slice(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [4, 15, 15, 16], 2, 'valid'), [0, 1, 1, 0], [-1, 14, 14, -1]),
     },
     {
-      name: 'conv2dTranspose [32, 14, 14, 16] -> [32, 29, 29, 1] valid, cropped to 28x28 (seed 004\'s deconv2; rows split across threads)',
+      name: 'conv2dTranspose [32, 14, 14, 16] -> [32, 29, 29, 1] valid, cropped to 28x28 (seed 004\'s deconv2; images split across threads)',
       shapes: [[32, 14, 14, 16], [3, 3, 1, 16]],
       kernel: 'Conv2DBackpropInput',
+      direct: true,
       f: (x, w) => tf.slice(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [32, 29, 29, 1], 2, 'valid'), [0, 1, 1, 0], [-1, 28, 28, -1]),
     },
     {
@@ -349,6 +350,28 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       kernel: 'Conv2DBackpropInput',
       direct: true,
       f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 10, 9], 2, 'same'),
+    },
+    {
+      name: 'conv2d input gradient [3, 13, 12, 1] <- [3, 3, 1, 5], stride 2, padding 1 (one channel: direct)',
+      shapes: [[3, 13, 12, 1], [3, 3, 1, 5]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 2, 1).square().sum())(x),
+    },
+    {
+      name: 'conv2dTranspose [2, 6, 5, 21] * [4, 3, 1, 21] -> [2, 12, 15, 1], strides [2, 3], same (one channel: direct)',
+      shapes: [[2, 6, 5, 21], [4, 3, 1, 21]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 12, 15, 1], [2, 3], 'same'),
+    },
+    {
+      name: 'conv2dTranspose [2, 5, 5, 6] * [3, 3, 3, 6] -> [2, 11, 11, 3], stride 2 (three channels: im2col + sgemm)',
+      shapes: [[2, 5, 5, 6], [3, 3, 3, 6]],
+      kernel: 'Conv2DBackpropInput',
+      direct: false,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 11, 11, 3], 2, 'valid'),
     },
     {
       name: 'fused conv2d with prelu (falls back)',

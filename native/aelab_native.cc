@@ -388,6 +388,49 @@ napi_value StepRelu(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// pad(heap, srcOff, dstOff, dims, before, after, fillValue): src (dims) into dst
+// (dims + before + after per axis), fillValue elsewhere.
+napi_value Pad(napi_env env, napi_callback_info info) {
+  Args a(env, info, "pad", 7);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t srcOff = a.integer(1), dstOff = a.integer(2);
+  int64_t v[3][8];
+  uint32_t rank = 0;
+  for (int which = 0; which < 3 && !a.failed; which++) {
+    napi_value arr = a.argv[3 + which];
+    bool isArray = false;
+    napi_is_array(env, arr, &isArray);
+    uint32_t len = 0;
+    if (isArray) napi_get_array_length(env, arr, &len);
+    if (!isArray || len == 0 || len > 8 || (which > 0 && len != rank)) return a.fail("dims, before and after must be arrays of the same length 1..8"), nullptr;
+    rank = len;
+    for (uint32_t k = 0; k < len; k++) {
+      napi_value e;
+      double x = 0;
+      napi_get_element(env, arr, k, &e);
+      if (napi_get_value_double(env, e, &x) != napi_ok || x != std::floor(x) || x < 0 || x > 9.0e15) return a.fail("dims and paddings must be integers >= 0"), nullptr;
+      v[which][k] = static_cast<int64_t>(x);
+    }
+  }
+  const float fillValue = static_cast<float>(a.num(6));
+  if (a.failed) return nullptr;
+  int64_t srcSize = 1, dstSize = 1;
+  for (uint32_t k = 0; k < rank; k++) {
+    if (v[0][k] > (int64_t(1) << 31) || v[1][k] > (int64_t(1) << 31) || v[2][k] > (int64_t(1) << 31)) return a.fail("dimensions too large"), nullptr;
+    srcSize *= v[0][k];
+    dstSize *= v[0][k] + v[1][k] + v[2][k];
+    if (dstSize > (int64_t(1) << 40)) return a.fail("dimensions too large"), nullptr;
+  }
+  const uint32_t* src = reinterpret_cast<const uint32_t*>(a.floats(srcOff, srcSize, "src"));
+  uint32_t* dst = reinterpret_cast<uint32_t*>(a.floats(dstOff, dstSize, "dst"));
+  if (a.failed) return nullptr;
+  uint32_t bits;
+  std::memcpy(&bits, &fillValue, 4);
+  aelab::pad_block(src, dst, static_cast<int>(rank), v[0], v[1], v[2], bits);
+  return undefined(env);
+}
+
 // setThreads(n): threads the kernels use, the calling one included (0: hardware threads).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads", 1);
@@ -405,7 +448,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 9, &v);
+  napi_create_int32(env, 10, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -422,6 +465,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"stepRelu", nullptr, StepRelu, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"pad", nullptr, Pad, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };

@@ -69,6 +69,11 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
 void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* srcStrides,
                 const int64_t* dstStrides, int64_t fillCount, uint32_t fillBits);
 
+// Pads a rank-r block of 4-byte values (rank <= 8): dst, of dims[k] + before[k] + after[k]
+// per axis, gets src (dims, row-major) at offset `before` and fillBits everywhere else, each
+// value written once. Parallel over the first axis.
+void pad_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* before, const int64_t* after, uint32_t fillBits);
+
 // col2im of a transposed convolution's patches (NHWC, no dilation): cols is
 // [batch*outH*outW, fh*fw*ic] (row (n, oh, ow), column (i, j, c)); dx [batch, inH, inW, ic]
 // is set to the sum, for every row and tap, of that column block at input position

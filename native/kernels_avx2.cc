@@ -890,6 +890,83 @@ void relu(const float* x, float* out, int64_t n) {
   ew_run(t);
 }
 
+namespace {
+
+struct PadTask {
+  const uint32_t* src;
+  uint32_t* dst;
+  int rank;
+  int64_t dims[8], before[8], after[8], srcStride[8], dstStride[8];
+  uint32_t fill;
+  int64_t perChunk;  // indices of the first axis per chunk
+};
+
+inline void fill_run(uint32_t* d, int64_t n, uint32_t bits) {
+  if (n <= 0) return;
+  if (bits == 0) std::memset(d, 0, n * 4);
+  else std::fill(d, d + n, bits);
+}
+
+// Axis k of the block at s / d (d: where the axis' padded extent starts).
+void pad_axis(const PadTask& t, int k, const uint32_t* s, uint32_t* d) {
+  fill_run(d, t.before[k] * t.dstStride[k], t.fill);
+  d += t.before[k] * t.dstStride[k];
+  if (k == t.rank - 1) {
+    std::memcpy(d, s, t.dims[k] * 4);
+  } else {
+    for (int64_t i = 0; i < t.dims[k]; i++) pad_axis(t, k + 1, s + i * t.srcStride[k], d + i * t.dstStride[k]);
+  }
+  fill_run(d + t.dims[k] * t.dstStride[k], t.after[k] * t.dstStride[k], t.fill);
+}
+
+// Chunk c: indices [c * perChunk, ...) of the first axis, plus its leading (first chunk) or
+// trailing (last chunk) padding.
+void pad_chunk(void* ctx, int64_t c) {
+  const PadTask& t = *static_cast<PadTask*>(ctx);
+  const int64_t i0 = c * t.perChunk, i1 = std::min(t.dims[0], i0 + t.perChunk);
+  uint32_t* d = t.dst + t.before[0] * t.dstStride[0];
+  if (c == 0) fill_run(t.dst, t.before[0] * t.dstStride[0], t.fill);
+  if (i1 == t.dims[0]) fill_run(d + t.dims[0] * t.dstStride[0], t.after[0] * t.dstStride[0], t.fill);
+  if (t.rank == 1) {
+    std::memcpy(d + i0, t.src + i0, (i1 - i0) * 4);
+    return;
+  }
+  for (int64_t i = i0; i < i1; i++) pad_axis(t, 1, t.src + i * t.srcStride[0], d + i * t.dstStride[0]);
+}
+
+}  // namespace
+
+void pad_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* before, const int64_t* after, uint32_t fillBits) {
+  if (rank <= 0 || rank > 8) return;
+  PadTask t{};
+  t.src = src;
+  t.dst = dst;
+  t.rank = rank;
+  t.fill = fillBits;
+  int64_t total = 1, ss = 1, ds = 1;
+  for (int k = rank - 1; k >= 0; k--) {
+    t.dims[k] = dims[k];
+    t.before[k] = before[k];
+    t.after[k] = after[k];
+    t.srcStride[k] = ss;
+    t.dstStride[k] = ds;
+    ss *= dims[k];
+    ds *= before[k] + dims[k] + after[k];
+    total = ds;
+  }
+  if (dims[0] == 0) {
+    // Nothing to copy: all padding (the caller only pads non-empty inputs, but be safe).
+    fill_run(dst, total, fillBits);
+    return;
+  }
+  // About 64K values written per chunk.
+  const int64_t perIndex = std::max<int64_t>(1, total / (before[0] + dims[0] + after[0]));
+  t.perChunk = std::max<int64_t>(1, (int64_t(1) << 16) / perIndex);
+  const int64_t chunks = (dims[0] + t.perChunk - 1) / t.perChunk;
+  if (chunks <= 1) pad_chunk(&t, 0);
+  else pool_run(pad_chunk, &t, chunks);
+}
+
 void bce_logits(const float* l, const float* t, const float* dy, float* out, int64_t n) {
   BceTask k{l, t, dy, out, n};
   pool_run(bce_chunk, &k, (n + kChunk - 1) / kChunk);

@@ -87,6 +87,7 @@ interface Addon {
   ): void;
   binary(heap: ArrayBuffer, op: number, aOff: number, bOff: number, outOff: number, n: number, bLen: number): void;
   stepRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number, relu: number): void;
+  pad(heap: ArrayBuffer, srcOff: number, dstOff: number, dims: number[], before: number[], after: number[], fillValue: number): void;
   setThreads(n: number): void;
   info(): { avx2: boolean; threads: number; abi: number };
 }
@@ -101,7 +102,7 @@ interface WasmBackend extends tf.KernelBackend {
 }
 
 /** Protocol version between this file and the addon; a stale build with another one is not used. */
-const ABI = 9;
+const ABI = 10;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Where node-gyp puts the addon (relative to the package root). */
 export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
@@ -448,7 +449,11 @@ function sliceKernel(previous: KernelFn): KernelFn {
   };
 }
 
-/** `PadV2` of a float32 tensor: fill, then one strided copy of the input into the interior. */
+/**
+ * `PadV2` of a float32 tensor: the input's rows copied into the interior and the padding
+ * filled, each output value written once, in parallel over the first axis. Trailing axes
+ * without padding are merged into the one before (longer rows).
+ */
 function padKernel(previous: KernelFn): KernelFn {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
@@ -461,8 +466,17 @@ function padKernel(previous: KernelFn): KernelFn {
     const backend = args.backend as WasmBackend;
     const outShape = x.shape.map((d, k) => paddings[k][0] + d + paddings[k][1]);
     const out = backend.makeOutput(outShape, 'float32');
-    const os = stridesOf(outShape);
-    copyBlock(backend, x, 0, out, paddings.reduce((acc, p, k) => acc + p[0] * os[k], 0), x.shape, stridesOf(x.shape), os, constantValue ?? 0);
+    const dims = x.shape.slice(), before = paddings.map((p) => p[0]), after = paddings.map((p) => p[1]);
+    while (dims.length > 1 && before[dims.length - 1] === 0 && after[dims.length - 1] === 0) {
+      const inner = dims.pop()!;
+      before.pop();
+      after.pop();
+      const k = dims.length - 1;
+      dims[k] *= inner;
+      before[k] *= inner;
+      after[k] *= inner;
+    }
+    (addon as Addon).pad(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), dims, before, after, constantValue ?? 0);
     return out;
   };
 }

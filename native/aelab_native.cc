@@ -8,6 +8,7 @@
 // side registers nothing otherwise, and the calls throw).
 #include <node_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -297,6 +298,139 @@ napi_value Col2Im(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// conv(heap, mode, aOff, bOff, outOff, batch, inH, inW, ic, outH, outW, oc, fh, fw, sh, sw,
+//      top, left, biasOff (-1: none), biasLen, activation, alpha): the direct convolutions.
+// mode 0: out = y from a = x, b = w (with bias and activation); 1: out = dw from a = x,
+// b = dy; 2: out = dx from a = dy, b = w.
+napi_value Conv(napi_env env, napi_callback_info info) {
+  Args a(env, info, "conv", 22);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t mode = a.integer(1);
+  const int64_t aOff = a.integer(2), bOff = a.integer(3), outOff = a.integer(4);
+  aelab::Conv p{};
+  p.batch = a.integer(5);
+  p.inH = a.integer(6);
+  p.inW = a.integer(7);
+  p.ic = a.integer(8);
+  p.outH = a.integer(9);
+  p.outW = a.integer(10);
+  p.oc = a.integer(11);
+  p.fh = a.integer(12, 1);
+  p.fw = a.integer(13, 1);
+  p.sh = a.integer(14, 1);
+  p.sw = a.integer(15, 1);
+  p.top = a.integer(16);
+  p.left = a.integer(17);
+  const int64_t biasOff = a.integer(18, -1);
+  const int64_t biasLen = a.integer(19);
+  const int act = static_cast<int>(a.integer(20));
+  const float alpha = static_cast<float>(a.num(21));
+  if (a.failed) return nullptr;
+  const int64_t big = int64_t(1) << 31;
+  if (p.batch > big || p.inH > big || p.inW > big || p.ic > big || p.outH > big || p.outW > big || p.oc > big || p.fh > big
+      || p.fw > big || p.sh > big || p.sw > big || p.top > big || p.left > big) {
+    return a.fail("dimensions too large"), nullptr;
+  }
+  if (mode < 0 || mode > 2) return a.fail("unknown mode"), nullptr;
+  if (act < aelab::kLinear || act > aelab::kElu) return a.fail("unknown activation"), nullptr;
+  if (mode == 2 ? p.fh * p.fw > 64 : p.fh > 64) return a.fail("filter too large"), nullptr;
+  if (mode != 2 && (p.top != 0 || p.left != 0 || (p.outH > 0 && (p.outH - 1) * p.sh + p.fh > p.inH) || (p.outW > 0 && (p.outW - 1) * p.sw + p.fw > p.inW))) {
+    return a.fail("a tap falls outside the input"), nullptr;
+  }
+  const int64_t xSize = p.batch * p.inH * p.inW * p.ic, ySize = p.batch * p.outH * p.outW * p.oc, wSize = p.fh * p.fw * p.ic * p.oc;
+  const int64_t aSize = mode == 2 ? ySize : xSize, bSize = mode == 1 ? ySize : wSize, outSize = mode == 0 ? ySize : mode == 1 ? wSize : xSize;
+  const float* A = a.floats(aOff, aSize, "a");
+  const float* B = a.floats(bOff, bSize, "b");
+  float* out = a.floats(outOff, outSize, "out");
+  const float* bias = nullptr;
+  if (mode == 0 && biasOff >= 0) {
+    if (biasLen != 1 && biasLen != p.oc) return a.fail("bias must have 1 or oc values"), nullptr;
+    bias = a.floats(biasOff, biasLen, "bias");
+  }
+  if (a.failed) return nullptr;
+  if (mode == 0) aelab::conv2d_forward(A, B, out, p, bias, bias ? biasLen : 0, act, alpha);
+  else if (mode == 1) aelab::conv2d_filter_grad(A, B, out, p);
+  else aelab::conv2d_input_grad(A, B, out, p);
+  return undefined(env);
+}
+
+// binary(heap, op, aOff, bOff, outOff, n, bLen): out[i] = a[i] op b[i % bLen].
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a(env, info, "binary", 7);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int op = static_cast<int>(a.integer(1));
+  const int64_t aOff = a.integer(2), bOff = a.integer(3), outOff = a.integer(4), n = a.integer(5), bLen = a.integer(6, 1);
+  if (!a.failed && (op < aelab::kAdd || op > aelab::kSquaredDiff)) a.fail("unknown op");
+  if (!a.failed && bLen < n && n % bLen != 0) a.fail("n must be a multiple of bLen");
+  const float* x = a.floats(aOff, n, "a");
+  const float* y = a.floats(bOff, std::min(n, bLen), "b");
+  float* out = a.floats(outOff, n, "out");
+  if (a.failed) return nullptr;
+  aelab::binary(op, x, y, out, n, bLen);
+  return undefined(env);
+}
+
+// stepRelu(heap, xOff, outOff, n, alpha, relu): tfjs's step (x > 0 ? 1 : alpha), or relu.
+napi_value StepRelu(napi_env env, napi_callback_info info) {
+  Args a(env, info, "stepRelu", 6);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t xOff = a.integer(1), outOff = a.integer(2), n = a.integer(3);
+  const float alpha = static_cast<float>(a.num(4));
+  const bool isRelu = a.integer(5) != 0;
+  const float* x = a.floats(xOff, n, "x");
+  float* out = a.floats(outOff, n, "out");
+  if (a.failed) return nullptr;
+  if (isRelu) aelab::relu(x, out, n);
+  else aelab::step(x, out, n, alpha);
+  return undefined(env);
+}
+
+// pad(heap, srcOff, dstOff, dims, before, after, fillValue): src (dims) into dst
+// (dims + before + after per axis), fillValue elsewhere.
+napi_value Pad(napi_env env, napi_callback_info info) {
+  Args a(env, info, "pad", 7);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t srcOff = a.integer(1), dstOff = a.integer(2);
+  int64_t v[3][8];
+  uint32_t rank = 0;
+  for (int which = 0; which < 3 && !a.failed; which++) {
+    napi_value arr = a.argv[3 + which];
+    bool isArray = false;
+    napi_is_array(env, arr, &isArray);
+    uint32_t len = 0;
+    if (isArray) napi_get_array_length(env, arr, &len);
+    if (!isArray || len == 0 || len > 8 || (which > 0 && len != rank)) return a.fail("dims, before and after must be arrays of the same length 1..8"), nullptr;
+    rank = len;
+    for (uint32_t k = 0; k < len; k++) {
+      napi_value e;
+      double x = 0;
+      napi_get_element(env, arr, k, &e);
+      if (napi_get_value_double(env, e, &x) != napi_ok || x != std::floor(x) || x < 0 || x > 9.0e15) return a.fail("dims and paddings must be integers >= 0"), nullptr;
+      v[which][k] = static_cast<int64_t>(x);
+    }
+  }
+  const float fillValue = static_cast<float>(a.num(6));
+  if (a.failed) return nullptr;
+  int64_t srcSize = 1, dstSize = 1;
+  for (uint32_t k = 0; k < rank; k++) {
+    if (v[0][k] > (int64_t(1) << 31) || v[1][k] > (int64_t(1) << 31) || v[2][k] > (int64_t(1) << 31)) return a.fail("dimensions too large"), nullptr;
+    srcSize *= v[0][k];
+    dstSize *= v[0][k] + v[1][k] + v[2][k];
+    if (dstSize > (int64_t(1) << 40)) return a.fail("dimensions too large"), nullptr;
+  }
+  const uint32_t* src = reinterpret_cast<const uint32_t*>(a.floats(srcOff, srcSize, "src"));
+  uint32_t* dst = reinterpret_cast<uint32_t*>(a.floats(dstOff, dstSize, "dst"));
+  if (a.failed) return nullptr;
+  uint32_t bits;
+  std::memcpy(&bits, &fillValue, 4);
+  aelab::pad_block(src, dst, static_cast<int>(rank), v[0], v[1], v[2], bits);
+  return undefined(env);
+}
+
 // setThreads(n): threads the kernels use, the calling one included (0: hardware threads).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads", 1);
@@ -314,7 +448,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 7, &v);
+  napi_create_int32(env, 10, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -328,6 +462,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"col2im", nullptr, Col2Im, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"stepRelu", nullptr, StepRelu, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"pad", nullptr, Pad, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };

@@ -44,6 +44,15 @@ enum Unary : int { kUnarySigmoid = 0, kUnarySoftplus = 1, kUnaryRelu = 2, kUnary
 // y[i] = op(x[i]), i < n (x and y may be the same array).
 void unary(int op, const float* x, float* y, int64_t n);
 
+// Element-wise ops on float32, in parallel chunks:
+// binary: out[i] = a[i] op b[i % bLen] (b repeats every bLen values: the same shape, a scalar,
+// or a bias along the last axes); out may alias a.
+enum Binary : int { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDiff = 4 };
+void binary(int op, const float* a, const float* b, float* out, int64_t n, int64_t bLen);
+// step: out[i] = x > 0 ? 1 : alpha (NaN stays NaN, as tfjs's step); relu: max(x, 0) with NaN kept.
+void step(const float* x, float* out, int64_t n, float alpha);
+void relu(const float* x, float* out, int64_t n);
+
 // Binary cross-entropy from logits l and targets t, element-wise (PyTorch's
 // BCEWithLogits, as tfjs computes it: max(l, 0) - l*t + softplus(-|l|)) when dy is null;
 // with dy, its gradient with respect to l: dy * (sigmoid(l) - t).
@@ -60,6 +69,11 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
 void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* srcStrides,
                 const int64_t* dstStrides, int64_t fillCount, uint32_t fillBits);
 
+// Pads a rank-r block of 4-byte values (rank <= 8): dst, of dims[k] + before[k] + after[k]
+// per axis, gets src (dims, row-major) at offset `before` and fillBits everywhere else, each
+// value written once. Parallel over the first axis.
+void pad_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* before, const int64_t* after, uint32_t fillBits);
+
 // col2im of a transposed convolution's patches (NHWC, no dilation): cols is
 // [batch*outH*outW, fh*fw*ic] (row (n, oh, ow), column (i, j, c)); dx [batch, inH, inW, ic]
 // is set to the sum, for every row and tap, of that column block at input position
@@ -69,6 +83,24 @@ struct Col2Im {
   int64_t batch, inH, inW, ic, outH, outW, fh, fw, sh, sw, top, left;
 };
 void col2im(const float* cols, float* dx, const Col2Im& p);
+
+// A convolution's geometry (NHWC, no dilation): x [batch, inH, inW, ic], filter
+// [fh, fw, ic, oc], y [batch, outH, outW, oc], output pixel (oh, ow) reading input
+// (oh*sh - top + i, ow*sw - left + j) for tap (i, j).
+struct Conv {
+  int64_t batch, inH, inW, ic, outH, outW, oc, fh, fw, sh, sw, top, left;
+};
+// Direct convolutions, without an im2col copy: register tiles whose rows read the input
+// where it lies. Forward and filter gradient need every tap inside x (top = left = 0,
+// (outH-1)*sh + fh <= inH, (outW-1)*sw + fw <= inW, fh <= 64); the input gradient takes
+// any padding (taps outside dx skipped) with fh*fw <= 64.
+// y = act(conv(x, w) + bias) (bias: nullptr, one value, or oc values).
+void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, const float* bias, int64_t biasLen, int act, float alpha);
+// dw[i, j, c, o] = sum over (b, oh, ow) of x[b, oh*sh + i, ow*sw + j, c] * dy[b, oh, ow, o].
+void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& p);
+// dx[b, ih, iw, c] = sum over taps and o of dy[b, oh, ow, o] * w[i, j, c, o] where
+// ih = oh*sh - top + i and iw = ow*sw - left + j (the transposed convolution).
+void conv2d_input_grad(const float* dy, const float* w, float* dx, const Conv& p);
 
 // One Adam step on n values, tfjs's update rule in float32:
 //   m' = m*b1 + g*omb1;  v' = v*b2 + g*g*omb2;

@@ -1,6 +1,7 @@
 // AVX2/FMA kernels: a packed, blocked sgemm (BLIS-style loops around a 6x16 register-tile
 // micro-kernel) with a fused bias + activation epilogue; vectorised sigmoid, softplus,
-// BCE-from-logits and reductions; a fused Adam update; a strided block copy.
+// BCE-from-logits and reductions; a fused Adam update; a strided block copy; direct
+// convolutions (forward, filter gradient, input gradient) on the sgemm's register tile.
 //
 // The sgemm cuts a call into chunks that the pool's threads claim: column ranges sharing an
 // A packed once (the usual case: few rows, a batch of 128), row ranges sharing a packed B
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 
@@ -760,6 +762,211 @@ void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dim
   }
 }
 
+namespace {
+
+struct EwTask {
+  int op;  // a Binary op, or kEwStep / kEwRelu
+  const float* a;
+  const float* b;
+  float* out;
+  int64_t n, bLen;
+  float alpha;
+};
+constexpr int kEwStep = 100, kEwRelu = 101;
+
+template <int Op>
+inline __m256 bin256(__m256 a, __m256 b) {
+  if constexpr (Op == kAdd) return _mm256_add_ps(a, b);
+  else if constexpr (Op == kSub) return _mm256_sub_ps(a, b);
+  else if constexpr (Op == kMul) return _mm256_mul_ps(a, b);
+  else if constexpr (Op == kDiv) return _mm256_div_ps(a, b);
+  else {
+    const __m256 d = _mm256_sub_ps(a, b);
+    return _mm256_mul_ps(d, d);
+  }
+}
+template <int Op>
+inline float bin1(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  else if constexpr (Op == kSub) return a - b;
+  else if constexpr (Op == kMul) return a * b;
+  else if constexpr (Op == kDiv) return a / b;
+  else return (a - b) * (a - b);
+}
+
+// out[i] = a[i] op b[i] for i < n (b broadcast when bScalar).
+template <int Op>
+inline void bin_run(const float* a, const float* b, float* out, int64_t n, bool bScalar) {
+  int64_t i = 0;
+  if (bScalar) {
+    const __m256 vb = _mm256_set1_ps(b[0]);
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, bin256<Op>(_mm256_loadu_ps(a + i), vb));
+    for (; i < n; i++) out[i] = bin1<Op>(a[i], b[0]);
+  } else {
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, bin256<Op>(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) out[i] = bin1<Op>(a[i], b[i]);
+  }
+}
+
+template <int Op>
+void bin_range(const EwTask& t, int64_t i0, int64_t i1) {
+  if (t.bLen == 1 || t.bLen >= t.n) {
+    bin_run<Op>(t.a + i0, t.bLen == 1 ? t.b : t.b + i0, t.out + i0, i1 - i0, t.bLen == 1);
+    return;
+  }
+  // b repeats: runs up to the end of each repetition.
+  int64_t j = i0 % t.bLen;
+  for (int64_t i = i0; i < i1;) {
+    const int64_t run = std::min(t.bLen - j, i1 - i);
+    bin_run<Op>(t.a + i, t.b + j, t.out + i, run, false);
+    i += run;
+    j = 0;
+  }
+}
+
+void ew_range(const EwTask& t, int64_t i0, int64_t i1) {
+  switch (t.op) {
+    case kAdd: return bin_range<kAdd>(t, i0, i1);
+    case kSub: return bin_range<kSub>(t, i0, i1);
+    case kMul: return bin_range<kMul>(t, i0, i1);
+    case kDiv: return bin_range<kDiv>(t, i0, i1);
+    case kSquaredDiff: return bin_range<kSquaredDiff>(t, i0, i1);
+    case kEwStep: {
+      const __m256 one = _mm256_set1_ps(1.0f), al = _mm256_set1_ps(t.alpha), zero = _mm256_setzero_ps();
+      int64_t i = i0;
+      for (; i + 8 <= i1; i += 8) {
+        const __m256 x = _mm256_loadu_ps(t.a + i);
+        __m256 y = _mm256_blendv_ps(al, one, _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+        y = _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));  // NaN stays NaN
+        _mm256_storeu_ps(t.out + i, y);
+      }
+      for (; i < i1; i++) {
+        const float x = t.a[i];
+        t.out[i] = x != x ? x : x > 0 ? 1.0f : t.alpha;
+      }
+      return;
+    }
+    case kEwRelu: {
+      const __m256 zero = _mm256_setzero_ps();
+      int64_t i = i0;
+      // max_ps returns its second operand when either is NaN: x, so NaN stays NaN.
+      for (; i + 8 <= i1; i += 8) _mm256_storeu_ps(t.out + i, _mm256_max_ps(zero, _mm256_loadu_ps(t.a + i)));
+      for (; i < i1; i++) {
+        const float x = t.a[i];
+        t.out[i] = x < 0 ? 0.0f : x;
+      }
+      return;
+    }
+  }
+}
+
+void ew_chunk(void* ctx, int64_t c) {
+  const EwTask& t = *static_cast<EwTask*>(ctx);
+  ew_range(t, c * kChunk, std::min(t.n, (c + 1) * kChunk));
+}
+
+void ew_run(EwTask& t) {
+  if (t.n <= 0) return;
+  const int64_t chunks = (t.n + kChunk - 1) / kChunk;
+  // Small arrays on the calling thread: waking the pool costs more than it saves.
+  if (chunks <= 2) ew_range(t, 0, t.n);
+  else pool_run(ew_chunk, &t, chunks);
+}
+
+}  // namespace
+
+void binary(int op, const float* a, const float* b, float* out, int64_t n, int64_t bLen) {
+  EwTask t{op, a, b, out, n, bLen, 0.0f};
+  ew_run(t);
+}
+
+void step(const float* x, float* out, int64_t n, float alpha) {
+  EwTask t{kEwStep, x, nullptr, out, n, 1, alpha};
+  ew_run(t);
+}
+
+void relu(const float* x, float* out, int64_t n) {
+  EwTask t{kEwRelu, x, nullptr, out, n, 1, 0.0f};
+  ew_run(t);
+}
+
+namespace {
+
+struct PadTask {
+  const uint32_t* src;
+  uint32_t* dst;
+  int rank;
+  int64_t dims[8], before[8], after[8], srcStride[8], dstStride[8];
+  uint32_t fill;
+  int64_t perChunk;  // indices of the first axis per chunk
+};
+
+inline void fill_run(uint32_t* d, int64_t n, uint32_t bits) {
+  if (n <= 0) return;
+  if (bits == 0) std::memset(d, 0, n * 4);
+  else std::fill(d, d + n, bits);
+}
+
+// Axis k of the block at s / d (d: where the axis' padded extent starts).
+void pad_axis(const PadTask& t, int k, const uint32_t* s, uint32_t* d) {
+  fill_run(d, t.before[k] * t.dstStride[k], t.fill);
+  d += t.before[k] * t.dstStride[k];
+  if (k == t.rank - 1) {
+    std::memcpy(d, s, t.dims[k] * 4);
+  } else {
+    for (int64_t i = 0; i < t.dims[k]; i++) pad_axis(t, k + 1, s + i * t.srcStride[k], d + i * t.dstStride[k]);
+  }
+  fill_run(d + t.dims[k] * t.dstStride[k], t.after[k] * t.dstStride[k], t.fill);
+}
+
+// Chunk c: indices [c * perChunk, ...) of the first axis, plus its leading (first chunk) or
+// trailing (last chunk) padding.
+void pad_chunk(void* ctx, int64_t c) {
+  const PadTask& t = *static_cast<PadTask*>(ctx);
+  const int64_t i0 = c * t.perChunk, i1 = std::min(t.dims[0], i0 + t.perChunk);
+  uint32_t* d = t.dst + t.before[0] * t.dstStride[0];
+  if (c == 0) fill_run(t.dst, t.before[0] * t.dstStride[0], t.fill);
+  if (i1 == t.dims[0]) fill_run(d + t.dims[0] * t.dstStride[0], t.after[0] * t.dstStride[0], t.fill);
+  if (t.rank == 1) {
+    std::memcpy(d + i0, t.src + i0, (i1 - i0) * 4);
+    return;
+  }
+  for (int64_t i = i0; i < i1; i++) pad_axis(t, 1, t.src + i * t.srcStride[0], d + i * t.dstStride[0]);
+}
+
+}  // namespace
+
+void pad_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dims, const int64_t* before, const int64_t* after, uint32_t fillBits) {
+  if (rank <= 0 || rank > 8) return;
+  PadTask t{};
+  t.src = src;
+  t.dst = dst;
+  t.rank = rank;
+  t.fill = fillBits;
+  int64_t total = 1, ss = 1, ds = 1;
+  for (int k = rank - 1; k >= 0; k--) {
+    t.dims[k] = dims[k];
+    t.before[k] = before[k];
+    t.after[k] = after[k];
+    t.srcStride[k] = ss;
+    t.dstStride[k] = ds;
+    ss *= dims[k];
+    ds *= before[k] + dims[k] + after[k];
+    total = ds;
+  }
+  if (dims[0] == 0) {
+    // Nothing to copy: all padding (the caller only pads non-empty inputs, but be safe).
+    fill_run(dst, total, fillBits);
+    return;
+  }
+  // About 64K values written per chunk.
+  const int64_t perIndex = std::max<int64_t>(1, total / (before[0] + dims[0] + after[0]));
+  t.perChunk = std::max<int64_t>(1, (int64_t(1) << 16) / perIndex);
+  const int64_t chunks = (dims[0] + t.perChunk - 1) / t.perChunk;
+  if (chunks <= 1) pad_chunk(&t, 0);
+  else pool_run(pad_chunk, &t, chunks);
+}
+
 void bce_logits(const float* l, const float* t, const float* dy, float* out, int64_t n) {
   BceTask k{l, t, dy, out, n};
   pool_run(bce_chunk, &k, (n + kChunk - 1) / kChunk);
@@ -822,6 +1029,453 @@ void col2im(const float* cols, float* dx, const Col2Im& p) {
   const int64_t chunks = (rows + t.rowsPer - 1) / t.rowsPer;
   if (chunks == 1) col2im_chunk(&t, 0);
   else pool_run(col2im_chunk, &t, chunks);
+}
+
+// ---- direct convolutions ----------------------------------------------------------------
+//
+// The 6x16 register tile of the sgemm, with rows that read the operands where they lie
+// instead of from an im2col copy. Forward and input gradient: rows are output pixels, each
+// a list of segments (a filter row of fw*ic contiguous inputs, or one tap's oc values of dy)
+// against a packed filter panel of 16 columns. Filter gradient: rows are 6 filter entries
+// (i, j, c), columns 16 output channels, and the inner dimension is the pixels of a share
+// of the batch, each share summed into its own partial filter.
+
+namespace {
+
+constexpr int kMaxSeg = 64;
+
+thread_local AlignedBuf convPack, convPartial, convZeros;
+
+// out[0..11] = sum over s < nseg, q < L of a[s*6 + r][q] * b[s][q*16 + col] (rows r < 6,
+// columns 0-7 in out[2r], 8-15 in out[2r+1]).
+inline void seg_kernel(int nseg, const float* const* a, const float* const* b, int64_t L, __m256* out) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int s = 0; s < nseg; s++) {
+    const float *a0 = a[s * 6 + 0], *a1 = a[s * 6 + 1], *a2 = a[s * 6 + 2], *a3 = a[s * 6 + 3], *a4 = a[s * 6 + 4], *a5 = a[s * 6 + 5];
+    const float* bp = b[s];
+    for (int64_t q = 0; q < L; q++) {
+      const __m256 b0 = _mm256_load_ps(bp + q * 16), b1 = _mm256_load_ps(bp + q * 16 + 8);
+      __m256 v;
+      v = _mm256_broadcast_ss(a0 + q); c00 = _mm256_fmadd_ps(v, b0, c00); c01 = _mm256_fmadd_ps(v, b1, c01);
+      v = _mm256_broadcast_ss(a1 + q); c10 = _mm256_fmadd_ps(v, b0, c10); c11 = _mm256_fmadd_ps(v, b1, c11);
+      v = _mm256_broadcast_ss(a2 + q); c20 = _mm256_fmadd_ps(v, b0, c20); c21 = _mm256_fmadd_ps(v, b1, c21);
+      v = _mm256_broadcast_ss(a3 + q); c30 = _mm256_fmadd_ps(v, b0, c30); c31 = _mm256_fmadd_ps(v, b1, c31);
+      v = _mm256_broadcast_ss(a4 + q); c40 = _mm256_fmadd_ps(v, b0, c40); c41 = _mm256_fmadd_ps(v, b1, c41);
+      v = _mm256_broadcast_ss(a5 + q); c50 = _mm256_fmadd_ps(v, b0, c50); c51 = _mm256_fmadd_ps(v, b1, c51);
+    }
+  }
+  out[0] = c00; out[1] = c01; out[2] = c10; out[3] = c11; out[4] = c20; out[5] = c21;
+  out[6] = c30; out[7] = c31; out[8] = c40; out[9] = c41; out[10] = c50; out[11] = c51;
+}
+
+// Stores rows r < mr of a tile (row r at rows[r]), the first nr of 16 columns, after the
+// bias (from column j0 of bias) and activation.
+inline void store_tile(__m256* acc, float* const* rows, int64_t mr, int64_t nr, const float* bias, int64_t biasLen, int64_t j0, int act, float alpha) {
+  const __m256i m0 = col_mask(nr, 0), m1 = col_mask(nr, 1);
+  if (bias || act != kLinear) {
+    __m256 bv0 = _mm256_setzero_ps(), bv1 = _mm256_setzero_ps();
+    if (bias && biasLen > 1) {
+      bv0 = _mm256_maskload_ps(bias + j0, m0);
+      bv1 = _mm256_maskload_ps(bias + j0 + 8, m1);
+    } else if (bias) {
+      bv0 = bv1 = _mm256_set1_ps(bias[0]);
+    }
+    const __m256 va = _mm256_set1_ps(alpha);
+    for (int64_t r = 0; r < mr; r++) {
+      acc[2 * r] = act256(_mm256_add_ps(acc[2 * r], bv0), act, va);
+      acc[2 * r + 1] = act256(_mm256_add_ps(acc[2 * r + 1], bv1), act, va);
+    }
+  }
+  if (nr == 16) {
+    for (int64_t r = 0; r < mr; r++) {
+      _mm256_storeu_ps(rows[r], acc[2 * r]);
+      _mm256_storeu_ps(rows[r] + 8, acc[2 * r + 1]);
+    }
+  } else {
+    for (int64_t r = 0; r < mr; r++) {
+      _mm256_maskstore_ps(rows[r], m0, acc[2 * r]);
+      _mm256_maskstore_ps(rows[r] + 8, m1, acc[2 * r + 1]);
+    }
+  }
+}
+
+struct ConvFwdTask {
+  const float* x;
+  const float* packed;  // [oc tiles][K][16]
+  float* y;
+  Conv p;
+  const float* bias;
+  int64_t biasLen;
+  int act;
+  float alpha;
+  int64_t K, M, rowsPer;
+};
+
+void conv_fwd_chunk(void* ctx, int64_t c) {
+  const ConvFwdTask& t = *static_cast<ConvFwdTask*>(ctx);
+  const Conv& p = t.p;
+  const int64_t r0 = c * t.rowsPer, r1 = std::min(t.M, r0 + t.rowsPer);
+  const int64_t L = p.fw * p.ic, plane = p.outH * p.outW, tiles = (p.oc + 15) / 16;
+  const float* a[kMaxSeg * 6];
+  const float* b[kMaxSeg];
+  __m256 acc[12];
+  for (int64_t i0 = r0; i0 < r1; i0 += 6) {
+    const int64_t mr = std::min<int64_t>(6, r1 - i0);
+    float* rows[6];
+    int64_t n = i0 / plane, oh = (i0 % plane) / p.outW, ow = i0 % p.outW;
+    for (int r = 0; r < 6; r++) {
+      const int64_t pix = i0 + std::min<int64_t>(r, mr - 1);
+      if (r > 0 && r < mr && ++ow == p.outW) {
+        ow = 0;
+        if (++oh == p.outH) {
+          oh = 0;
+          n++;
+        }
+      }
+      const float* base = t.x + ((n * p.inH + oh * p.sh) * p.inW + ow * p.sw) * p.ic;
+      for (int64_t s = 0; s < p.fh; s++) a[s * 6 + r] = base + s * p.inW * p.ic;
+      rows[r] = t.y + pix * p.oc;
+    }
+    for (int64_t ot = 0; ot < tiles; ot++) {
+      for (int64_t s = 0; s < p.fh; s++) b[s] = t.packed + (ot * t.K + s * L) * 16;
+      seg_kernel(static_cast<int>(p.fh), a, b, L, acc);
+      float* out[6];
+      for (int r = 0; r < 6; r++) out[r] = rows[r] + ot * 16;
+      store_tile(acc, out, mr, std::min<int64_t>(16, p.oc - ot * 16), t.bias, t.biasLen, ot * 16, t.act, t.alpha);
+    }
+  }
+}
+
+struct ConvInTask {
+  const float* dy;
+  const float* packed;  // [ic tiles][fh*fw][oc][16]
+  float* dx;
+  Conv p;
+  const float* zeros;   // oc zeros: a tap that falls outside dy
+  int64_t planesPer;
+};
+
+// Chunk c: phase planes [c * planesPer, (c + 1) * planesPer) of the flattened [batch, sh, sw].
+// Plane (n, ph, pw) is the dx pixels (ph + a*sh, pw + b*sw) of image n: they share their
+// taps (those with ph + top - i and pw + left - j multiples of the stride, reading dy at
+// (a + dih, b + dow)), so a tile of 6 of them is one product over those taps' segments.
+void conv_in_chunk(void* ctx, int64_t c) {
+  const ConvInTask& t = *static_cast<ConvInTask*>(ctx);
+  const Conv& p = t.p;
+  const int64_t taps = p.fh * p.fw, tiles = (p.ic + 15) / 16, phases = p.sh * p.sw;
+  const int64_t q1 = std::min(p.batch * phases, (c + 1) * t.planesPer);
+  const float* a[kMaxSeg * 6];
+  const float* b[kMaxSeg];
+  int64_t tapOf[kMaxSeg];
+  int64_t vi[kMaxSeg], vdih[kMaxSeg], vj[kMaxSeg], vdow[kMaxSeg];
+  __m256 acc[12];
+  for (int64_t plane = c * t.planesPer; plane < q1; plane++) {
+    const int64_t n = plane / phases, ph = (plane % phases) / p.sw, pw = plane % p.sw;
+    if (ph >= p.inH || pw >= p.inW) continue;
+    const int64_t cntW = (p.inW - pw + p.sw - 1) / p.sw, cnt = ((p.inH - ph + p.sh - 1) / p.sh) * cntW;
+    int ni = 0, nj = 0;
+    for (int64_t i = 0; i < p.fh; i++)
+      if ((((ph + p.top - i) % p.sh) + p.sh) % p.sh == 0) {
+        vdih[ni] = (ph + p.top - i) / p.sh;
+        vi[ni++] = i;
+      }
+    for (int64_t j = 0; j < p.fw; j++)
+      if ((((pw + p.left - j) % p.sw) + p.sw) % p.sw == 0) {
+        vdow[nj] = (pw + p.left - j) / p.sw;
+        vj[nj++] = j;
+      }
+    const float* dyImg = t.dy + n * p.outH * p.outW * p.oc;
+    float* dxImg = t.dx + n * p.inH * p.inW * p.ic;
+    int64_t a0 = 0, b0 = 0;  // (a, b) of the tile's first pixel
+    for (int64_t q0 = 0; q0 < cnt; q0 += 6) {
+      const int64_t mr = std::min<int64_t>(6, cnt - q0);
+      int64_t ra[6], rb[6];
+      for (int64_t r = 0, aa = a0, bb = b0; r < 6; r++) {
+        ra[r] = aa;
+        rb[r] = bb;
+        if (++bb == cntW) {
+          bb = 0;
+          aa++;
+        }
+        if (r + 1 == mr) {
+          // The rows past the plane repeat its last pixel (computed, not stored).
+          for (int64_t k = r + 1; k < 6; k++) ra[k] = ra[r], rb[k] = rb[r];
+          a0 = aa;
+          b0 = bb;
+          break;
+        }
+        if (r == 5) a0 = aa, b0 = bb;
+      }
+      float* rows[6];
+      for (int r = 0; r < 6; r++) rows[r] = dxImg + ((ph + ra[r] * p.sh) * p.inW + pw + rb[r] * p.sw) * p.ic;
+      int nseg = 0;
+      for (int ii = 0; ii < ni; ii++) {
+        for (int jj = 0; jj < nj; jj++) {
+          bool any = false;
+          for (int r = 0; r < 6; r++) {
+            const int64_t oh = ra[r] + vdih[ii], ow = rb[r] + vdow[jj];
+            const bool in = oh >= 0 && oh < p.outH && ow >= 0 && ow < p.outW;
+            a[nseg * 6 + r] = in ? dyImg + (oh * p.outW + ow) * p.oc : t.zeros;
+            any |= in;
+          }
+          if (any) tapOf[nseg++] = vi[ii] * p.fw + vj[jj];
+        }
+      }
+      for (int64_t ct = 0; ct < tiles; ct++) {
+        for (int s = 0; s < nseg; s++) b[s] = t.packed + ((ct * taps + tapOf[s]) * p.oc) * 16;
+        seg_kernel(nseg, a, b, p.oc, acc);
+        float* out[6];
+        for (int r = 0; r < 6; r++) out[r] = rows[r] + ct * 16;
+        store_tile(acc, out, mr, std::min<int64_t>(16, p.ic - ct * 16), nullptr, 0, 0, kLinear, 0.0f);
+      }
+    }
+  }
+}
+
+// One input channel (a transposed convolution to a grey image, or a first convolution's input
+// gradient): the tile's 16 columns would hold one useful value, so the lanes run over 16
+// pixels of a phase of a dx row instead. Each image's dy is first laid out as
+// [outH][oc][outW] with zero margins (dyT), so the 16 dy values a tap reads for the 16
+// pixels are contiguous.
+struct ConvIn1Task {
+  const float* dy;
+  const float* w;
+  float* dx;
+  Conv p;
+  int64_t padL, width, imagesPer;  // dyT row: padL zeros, outW values, zeros up to width
+};
+
+void conv_in1_chunk(void* ctx, int64_t c) {
+  const ConvIn1Task& t = *static_cast<ConvIn1Task*>(ctx);
+  const Conv& p = t.p;
+  const int64_t n1 = std::min(p.batch, (c + 1) * t.imagesPer);
+  float* dyT = convPartial.get(p.outH * p.oc * t.width);
+  int64_t vi[kMaxSeg], voh[kMaxSeg], vj[kMaxSeg], vdow[kMaxSeg];
+  alignas(32) float res[16];
+  for (int64_t n = c * t.imagesPer; n < n1; n++) {
+    std::memset(dyT, 0, p.outH * p.oc * t.width * sizeof(float));
+    const float* dyn = t.dy + n * p.outH * p.outW * p.oc;
+    for (int64_t oh = 0; oh < p.outH; oh++)
+      for (int64_t ow = 0; ow < p.outW; ow++) {
+        const float* src = dyn + (oh * p.outW + ow) * p.oc;
+        float* dst = dyT + oh * p.oc * t.width + t.padL + ow;
+        for (int64_t o = 0; o < p.oc; o++) dst[o * t.width] = src[o];
+      }
+    for (int64_t ih = 0; ih < p.inH; ih++) {
+      int ni = 0;
+      for (int64_t i = 0; i < p.fh; i++) {
+        const int64_t u = ih + p.top - i;
+        if (u < 0 || u % p.sh != 0 || u / p.sh >= p.outH) continue;
+        vi[ni] = i;
+        voh[ni++] = u / p.sh;
+      }
+      float* dxRow = t.dx + (n * p.inH + ih) * p.inW;
+      for (int64_t pw = 0; pw < std::min(p.sw, p.inW); pw++) {
+        int nj = 0;
+        for (int64_t j = 0; j < p.fw; j++)
+          if ((((pw + p.left - j) % p.sw) + p.sw) % p.sw == 0) {
+            vdow[nj] = (pw + p.left - j) / p.sw;
+            vj[nj++] = j;
+          }
+        const int64_t count = (p.inW - pw + p.sw - 1) / p.sw;
+        for (int64_t t0 = 0; t0 < count; t0 += 16) {
+          // Four chains of sums (two per 8 pixels) to hide the multiply-add latency.
+          __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+          for (int ii = 0; ii < ni; ii++) {
+            const float* rowT = dyT + voh[ii] * p.oc * t.width + t.padL + t0;
+            for (int jj = 0; jj < nj; jj++) {
+              const float* wt = t.w + (vi[ii] * p.fw + vj[jj]) * p.oc;
+              const float* d = rowT + vdow[jj];
+              int64_t o = 0;
+              for (; o + 2 <= p.oc; o += 2, d += 2 * t.width) {
+                const __m256 w0 = _mm256_broadcast_ss(wt + o), w1 = _mm256_broadcast_ss(wt + o + 1);
+                a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d), a0);
+                a1 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d + 8), a1);
+                b0 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(d + t.width), b0);
+                b1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(d + t.width + 8), b1);
+              }
+              if (o < p.oc) {
+                const __m256 w0 = _mm256_broadcast_ss(wt + o);
+                a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d), a0);
+                a1 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(d + 8), a1);
+              }
+            }
+          }
+          _mm256_store_ps(res, _mm256_add_ps(a0, b0));
+          _mm256_store_ps(res + 8, _mm256_add_ps(a1, b1));
+          const int64_t m = std::min<int64_t>(16, count - t0);
+          float* out = dxRow + pw + t0 * p.sw;
+          for (int64_t l = 0; l < m; l++) out[l * p.sw] = res[l];
+        }
+      }
+    }
+  }
+}
+
+struct ConvFilterTask {
+  const float* x;
+  const float* dy;
+  float* partial;       // chunks x [kPad][ocPad]
+  Conv p;
+  const int64_t* koff;  // kPad offsets into a pixel's patch (rows past K repeat the last)
+  int64_t K, kPad, ocPad, imagesPer, group;
+};
+
+void conv_filter_chunk(void* ctx, int64_t c) {
+  const ConvFilterTask& t = *static_cast<ConvFilterTask*>(ctx);
+  const Conv& p = t.p;
+  float* part = t.partial + c * t.kPad * t.ocPad;
+  std::memset(part, 0, t.kPad * t.ocPad * sizeof(float));
+  const int64_t n0 = c * t.imagesPer, n1 = std::min(p.batch, n0 + t.imagesPer);
+  const int64_t xImage = p.inH * p.inW * p.ic, dyImage = p.outH * p.outW * p.oc;
+  const int64_t xStep = p.sw * p.ic, xRow = p.sh * p.inW * p.ic;
+  for (int64_t g0 = n0; g0 < n1; g0 += t.group) {
+    const int64_t g1 = std::min(n1, g0 + t.group);
+    for (int64_t kt = 0; kt < t.kPad; kt += 6) {
+      const int64_t o0 = t.koff[kt], o1 = t.koff[kt + 1], o2 = t.koff[kt + 2], o3 = t.koff[kt + 3], o4 = t.koff[kt + 4], o5 = t.koff[kt + 5];
+      for (int64_t ot = 0; ot < t.ocPad; ot += 16) {
+        const int64_t nr = std::min<int64_t>(16, p.oc - ot);
+        const __m256i m0 = col_mask(nr, 0), m1 = col_mask(nr, 1);
+        float* pc = part + kt * t.ocPad + ot;
+        __m256 c00 = _mm256_load_ps(pc), c01 = _mm256_load_ps(pc + 8);
+        __m256 c10 = _mm256_load_ps(pc + t.ocPad), c11 = _mm256_load_ps(pc + t.ocPad + 8);
+        __m256 c20 = _mm256_load_ps(pc + 2 * t.ocPad), c21 = _mm256_load_ps(pc + 2 * t.ocPad + 8);
+        __m256 c30 = _mm256_load_ps(pc + 3 * t.ocPad), c31 = _mm256_load_ps(pc + 3 * t.ocPad + 8);
+        __m256 c40 = _mm256_load_ps(pc + 4 * t.ocPad), c41 = _mm256_load_ps(pc + 4 * t.ocPad + 8);
+        __m256 c50 = _mm256_load_ps(pc + 5 * t.ocPad), c51 = _mm256_load_ps(pc + 5 * t.ocPad + 8);
+        for (int64_t n = g0; n < g1; n++) {
+          const float* xn = t.x + n * xImage;
+          const float* d = t.dy + n * dyImage + ot;
+          for (int64_t oh = 0; oh < p.outH; oh++) {
+            const float* xp = xn + oh * xRow;
+            for (int64_t ow = 0; ow < p.outW; ow++, xp += xStep, d += p.oc) {
+              __m256 b0, b1;
+              if (nr == 16) {
+                b0 = _mm256_loadu_ps(d);
+                b1 = _mm256_loadu_ps(d + 8);
+              } else {
+                b0 = _mm256_maskload_ps(d, m0);
+                b1 = _mm256_maskload_ps(d + 8, m1);
+              }
+              __m256 v;
+              v = _mm256_broadcast_ss(xp + o0); c00 = _mm256_fmadd_ps(v, b0, c00); c01 = _mm256_fmadd_ps(v, b1, c01);
+              v = _mm256_broadcast_ss(xp + o1); c10 = _mm256_fmadd_ps(v, b0, c10); c11 = _mm256_fmadd_ps(v, b1, c11);
+              v = _mm256_broadcast_ss(xp + o2); c20 = _mm256_fmadd_ps(v, b0, c20); c21 = _mm256_fmadd_ps(v, b1, c21);
+              v = _mm256_broadcast_ss(xp + o3); c30 = _mm256_fmadd_ps(v, b0, c30); c31 = _mm256_fmadd_ps(v, b1, c31);
+              v = _mm256_broadcast_ss(xp + o4); c40 = _mm256_fmadd_ps(v, b0, c40); c41 = _mm256_fmadd_ps(v, b1, c41);
+              v = _mm256_broadcast_ss(xp + o5); c50 = _mm256_fmadd_ps(v, b0, c50); c51 = _mm256_fmadd_ps(v, b1, c51);
+            }
+          }
+        }
+        _mm256_store_ps(pc, c00); _mm256_store_ps(pc + 8, c01);
+        _mm256_store_ps(pc + t.ocPad, c10); _mm256_store_ps(pc + t.ocPad + 8, c11);
+        _mm256_store_ps(pc + 2 * t.ocPad, c20); _mm256_store_ps(pc + 2 * t.ocPad + 8, c21);
+        _mm256_store_ps(pc + 3 * t.ocPad, c30); _mm256_store_ps(pc + 3 * t.ocPad + 8, c31);
+        _mm256_store_ps(pc + 4 * t.ocPad, c40); _mm256_store_ps(pc + 4 * t.ocPad + 8, c41);
+        _mm256_store_ps(pc + 5 * t.ocPad, c50); _mm256_store_ps(pc + 5 * t.ocPad + 8, c51);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, const float* bias, int64_t biasLen, int act, float alpha) {
+  const int64_t M = p.batch * p.outH * p.outW, K = p.fh * p.fw * p.ic, tiles = (p.oc + 15) / 16;
+  if (M <= 0 || p.oc <= 0) return;
+  // The filter [K, oc] in panels of 16 columns, zero-padded.
+  float* packed = convPack.get(tiles * K * 16);
+  for (int64_t ot = 0; ot < tiles; ot++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t l = 0; l < 16; l++) {
+        const int64_t o = ot * 16 + l;
+        packed[(ot * K + k) * 16 + l] = o < p.oc ? w[k * p.oc + o] : 0.0f;
+      }
+  const int nt = pool_threads();
+  const int64_t want = (M + 16 * nt - 1) / (16 * nt);
+  const int64_t rowsPer = std::max<int64_t>(48, (want + 5) / 6 * 6);
+  ConvFwdTask t{x, packed, y, p, bias, biasLen, act, alpha, K, M, rowsPer};
+  const int64_t chunks = (M + rowsPer - 1) / rowsPer;
+  if (chunks == 1) conv_fwd_chunk(&t, 0);
+  else pool_run(conv_fwd_chunk, &t, chunks);
+}
+
+void conv2d_input_grad(const float* dy, const float* w, float* dx, const Conv& p) {
+  const int64_t rows = p.batch * p.inH, taps = p.fh * p.fw, tiles = (p.ic + 15) / 16;
+  if (rows <= 0 || p.inW * p.ic <= 0) return;
+  if (p.ic == 1) {
+    // dyT margins: a pixel t of a phase reads dy column t + dow, dow = (pw + left - j) / sw,
+    // for t < count rounded up to 16.
+    int64_t dowMin = 0, dowMax = 0, countMax = 0;
+    for (int64_t pw = 0; pw < std::min(p.sw, p.inW); pw++) {
+      countMax = std::max(countMax, (p.inW - pw + p.sw - 1) / p.sw);
+      for (int64_t j = 0; j < p.fw; j++)
+        if ((((pw + p.left - j) % p.sw) + p.sw) % p.sw == 0) {
+          dowMin = std::min(dowMin, (pw + p.left - j) / p.sw);
+          dowMax = std::max(dowMax, (pw + p.left - j) / p.sw);
+        }
+    }
+    const int64_t padL = -dowMin, reach = (countMax + 15) / 16 * 16 + dowMax;
+    const int64_t width = padL + std::max(p.outW, reach);
+    const int nt = pool_threads();
+    const int64_t imagesPer = std::max<int64_t>(1, p.batch / (8 * nt));
+    ConvIn1Task t{dy, w, dx, p, padL, width, imagesPer};
+    const int64_t chunks = (p.batch + imagesPer - 1) / imagesPer;
+    if (chunks == 1) conv_in1_chunk(&t, 0);
+    else pool_run(conv_in1_chunk, &t, chunks);
+    return;
+  }
+  // The filter read transposed: panel ct holds, per tap and output channel o, 16 input channels.
+  float* packed = convPack.get(tiles * taps * p.oc * 16);
+  for (int64_t ct = 0; ct < tiles; ct++)
+    for (int64_t tap = 0; tap < taps; tap++)
+      for (int64_t o = 0; o < p.oc; o++)
+        for (int64_t l = 0; l < 16; l++) {
+          const int64_t c = ct * 16 + l;
+          packed[((ct * taps + tap) * p.oc + o) * 16 + l] = c < p.ic ? w[(tap * p.ic + c) * p.oc + o] : 0.0f;
+        }
+  float* zeros = convZeros.get(std::max<int64_t>(p.oc, 1));
+  std::memset(zeros, 0, std::max<int64_t>(p.oc, 1) * sizeof(float));
+  const int nt = pool_threads();
+  const int64_t planes = p.batch * p.sh * p.sw;
+  const int64_t planesPer = std::max<int64_t>(1, planes / (16 * nt));
+  ConvInTask t{dy, packed, dx, p, zeros, planesPer};
+  const int64_t chunks = (planes + planesPer - 1) / planesPer;
+  if (chunks == 1) conv_in_chunk(&t, 0);
+  else pool_run(conv_in_chunk, &t, chunks);
+}
+
+void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& p) {
+  const int64_t K = p.fh * p.fw * p.ic;
+  if (K <= 0 || p.oc <= 0) return;
+  const int64_t kPad = (K + 5) / 6 * 6, ocPad = (p.oc + 15) / 16 * 16;
+  if (p.batch <= 0 || p.outH * p.outW <= 0) {
+    std::memset(dw, 0, K * p.oc * sizeof(float));
+    return;
+  }
+  std::vector<int64_t> offs(kPad);
+  int64_t* off = offs.data();
+  for (int64_t k = 0; k < kPad; k++) {
+    const int64_t kk = std::min(k, K - 1), c = kk % p.ic, tap = kk / p.ic, i = tap / p.fw, j = tap % p.fw;
+    off[k] = (i * p.inW + j) * p.ic + c;
+  }
+  const int nt = pool_threads();
+  const int64_t chunks0 = std::min<int64_t>(p.batch, nt <= 1 ? 1 : 4 * nt);
+  const int64_t imagesPer = (p.batch + chunks0 - 1) / chunks0, chunks = (p.batch + imagesPer - 1) / imagesPer;
+  const int64_t bytes = (p.inH * p.inW * p.ic + p.outH * p.outW * p.oc) * 4;
+  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(imagesPer, (int64_t(128) << 10) / std::max<int64_t>(bytes, 1)));
+  float* partial = convPartial.get(chunks * kPad * ocPad);
+  ConvFilterTask t{x, dy, partial, p, off, K, kPad, ocPad, imagesPer, group};
+  if (chunks == 1) conv_filter_chunk(&t, 0);
+  else pool_run(conv_filter_chunk, &t, chunks);
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t o = 0; o < p.oc; o++) {
+      float s = 0;
+      for (int64_t q = 0; q < chunks; q++) s += partial[(q * kPad + k) * ocPad + o];
+      dw[k * p.oc + o] = s;
+    }
 }
 
 }  // namespace aelab

@@ -52,7 +52,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'PadV2', 'Sigmoid', 'Slice', 'Softplus', 'Sum', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -105,6 +105,8 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     path?: 'native' | 'fallback';
     /** tfjs's own BatchMatMul gradient cannot reduce broadcast batch dimensions (on every backend). */
     forwardOnly?: boolean;
+    /** A convolution kernel that must run as the addon's direct convolution (true) or as im2col + sgemm (false). */
+    direct?: boolean;
     f: (...xs: tf.Tensor[]) => tf.Tensor;
   };
   const cases: Case[] = [
@@ -153,6 +155,20 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'sigmoid [128, 784]', shapes: [[128, 784]], scale: 3, kernel: 'Sigmoid', f: (x) => tf.sigmoid(x) },
     { name: 'softplus [7, 13, 5], values up to +-40', shapes: [[7, 13, 5]], scale: 10, kernel: 'Softplus', f: (x) => tf.softplus(x) },
     { name: 'softplus [128, 784]', shapes: [[128, 784]], scale: 3, kernel: 'Softplus', f: (x) => tf.softplus(x) },
+    { name: 'add [128, 15, 15, 16] + bias [1, 1, 1, 16] (a transposed convolution\'s bias)', shapes: [[128, 15, 15, 16], [1, 1, 1, 16]], kernel: 'Add', f: (a, b) => tf.add(a, b) },
+    { name: 'add bias [16] + [6, 5, 16] (the small operand first)', shapes: [[16], [6, 5, 16]], kernel: 'Add', f: (a, b) => tf.add(a, b) },
+    { name: 'add [7, 13] + [7, 13]', shapes: [[7, 13], [7, 13]], kernel: 'Add', f: (a, b) => tf.add(a, b) },
+    { name: 'add [3, 1, 5] + [1, 4, 1] (general broadcast: falls back)', shapes: [[3, 1, 5], [1, 4, 1]], kernel: 'Add', path: 'fallback', f: (a, b) => tf.add(a, b) },
+    { name: 'sub [9, 4, 6] - [4, 6]', shapes: [[9, 4, 6], [4, 6]], kernel: 'Sub', f: (a, b) => tf.sub(a, b) },
+    { name: 'sub [6] - [5, 6] (the small operand first: falls back)', shapes: [[6], [5, 6]], kernel: 'Sub', path: 'fallback', f: (a, b) => tf.sub(a, b) },
+    { name: 'multiply [128, 14, 14, 16] * [128, 14, 14, 16] (a ReLU gradient)', shapes: [[128, 14, 14, 16], [128, 14, 14, 16]], kernel: 'Multiply', f: (a, b) => tf.mul(a, b) },
+    { name: 'multiply [5, 7] * scalar', shapes: [[5, 7], []], kernel: 'Multiply', f: (a, b) => tf.mul(a, b) },
+    { name: 'divide [128, 28, 28, 1] / scalar (a mean\'s gradient)', shapes: [[128, 28, 28, 1], []], kernel: 'RealDiv', f: (a, b) => tf.div(a, tf.add(tf.abs(b), 1)) },
+    { name: 'squared difference [128, 784], [128, 784]', shapes: [[128, 784], [128, 784]], kernel: 'SquaredDifference', f: (a, b) => tf.squaredDifference(a, b) },
+    { name: 'step [128, 14, 14, 16]', shapes: [[128, 14, 14, 16]], kernel: 'Step', forwardOnly: true, f: (x) => tf.step(x) },
+    { name: 'step [7, 13] with alpha 0.25', shapes: [[7, 13]], kernel: 'Step', forwardOnly: true, f: (x) => tf.step(x, 0.25) },
+    { name: 'relu [128, 14, 14, 16]', shapes: [[128, 14, 14, 16]], kernel: 'Relu', f: (x) => tf.relu(x) },
+    { name: 'relu [3, 5]', shapes: [[3, 5]], kernel: 'Relu', f: (x) => tf.relu(x) },
     { name: 'sum over axis 0 of [128, 400] (a bias gradient)', shapes: [[128, 400]], kernel: 'Sum', f: (x) => tf.sum(x, 0) },
     { name: 'sum of all of [7, 13, 5]', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x) },
     { name: 'sum over axis 1 of [7, 13, 5], keepDims', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x, 1, true) },
@@ -168,6 +184,9 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'slice [5, 9, 11] to one element', shapes: [[5, 9, 11]], kernel: 'Slice', f: (x) => tf.slice(x, [4, 8, 10], [1, 1, 1]) },
     { name: 'pad [128, 28, 28, 1] by 1 (a zero-padding layer)', shapes: [[128, 28, 28, 1]], kernel: 'PadV2', f: (x) => tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) },
     { name: 'pad [7, 13] with 1.5, uneven', shapes: [[7, 13]], kernel: 'PadV2', f: (x) => tf.pad(x, [[2, 0], [1, 3]], 1.5) },
+    { name: 'pad [128, 14, 14, 16] by 1 (a zero-padding layer before conv2: rows of 16 channels)', shapes: [[128, 14, 14, 16]], kernel: 'PadV2', f: (x) => tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]) },
+    { name: 'pad [5] by [2, 3] (one axis)', shapes: [[5]], kernel: 'PadV2', f: (x) => tf.pad(x, [[2, 3]], -1) },
+    { name: 'pad [2, 3, 4] on the first axis only', shapes: [[2, 3, 4]], kernel: 'PadV2', f: (x) => tf.pad(x, [[1, 2], [0, 0], [0, 0]]) },
     { name: 'pad [3, 4, 5, 6] on every axis', shapes: [[3, 4, 5, 6]], kernel: 'PadV2', f: (x) => tf.pad(x, [[1, 1], [0, 2], [3, 0], [1, 1]]) },
     { name: 'conv2d [8, 30, 30, 1] * [3, 3, 1, 16], stride 2, valid (seed 004\'s conv1 after its padding)', shapes: [[8, 30, 30, 1], [3, 3, 1, 16]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid') },
     { name: 'conv2d [4, 14, 14, 16] * [3, 3, 16, 32], stride 2, padding 1', shapes: [[4, 14, 14, 16], [3, 3, 16, 32]], kernel: 'Conv2D', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1) },
@@ -251,9 +270,10 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       f: (x, w) => tf.slice(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [4, 15, 15, 16], 2, 'valid'), [0, 1, 1, 0], [-1, 14, 14, -1]),
     },
     {
-      name: 'conv2dTranspose [32, 14, 14, 16] -> [32, 29, 29, 1] valid, cropped to 28x28 (seed 004\'s deconv2; rows split across threads)',
+      name: 'conv2dTranspose [32, 14, 14, 16] -> [32, 29, 29, 1] valid, cropped to 28x28 (seed 004\'s deconv2; images split across threads)',
       shapes: [[32, 14, 14, 16], [3, 3, 1, 16]],
       kernel: 'Conv2DBackpropInput',
+      direct: true,
       f: (x, w) => tf.slice(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [32, 29, 29, 1], 2, 'valid'), [0, 1, 1, 0], [-1, 28, 28, -1]),
     },
     {
@@ -282,6 +302,80 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'valid', bias, activation: 'elu' }),
     },
     { name: 'conv2d with dilation 2 (falls back)', shapes: [[2, 9, 9, 3], [3, 3, 3, 4]], kernel: 'Conv2D', path: 'fallback', forwardOnly: true, f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2) },
+    {
+      name: 'conv2d [4, 16, 16, 16] * [3, 3, 16, 32], stride 2, valid (seed 004\'s conv2 after its padding: direct)',
+      shapes: [[4, 16, 16, 16], [3, 3, 16, 32]],
+      kernel: 'Conv2D',
+      direct: true,
+      f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'valid'),
+    },
+    {
+      name: 'fused conv2d [3, 11, 10, 20] * [3, 2, 20, 19] + bias, relu, strides [2, 1], valid (channel tails: direct)',
+      shapes: [[3, 11, 10, 20], [3, 2, 20, 19], [19]],
+      kernel: 'FusedConv2D',
+      direct: true,
+      f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: [2, 1], pad: 'valid', bias, activation: 'relu' }),
+    },
+    {
+      name: 'fused conv2d [2, 9, 9, 3] * [3, 3, 3, 5] + scalar bias, leakyrelu, valid (direct)',
+      shapes: [[2, 9, 9, 3], [3, 3, 3, 5], [1]],
+      kernel: 'FusedConv2D',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w, bias) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'valid', bias, activation: 'leakyrelu', leakyreluAlpha: 0.1 }),
+    },
+    {
+      name: 'conv2d filter gradient [5, 15, 15, 16] -> [3, 3, 16, 32], stride 2, valid (seed 004\'s deconv1 filter: direct)',
+      shapes: [[5, 15, 15, 16], [3, 3, 16, 32]],
+      kernel: 'Conv2DBackpropFilter',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, 2, 'valid').square().sum())(w),
+    },
+    {
+      name: 'conv2d filter gradient [33, 9, 8, 7] -> [3, 2, 7, 21], strides [2, 3], valid (K and channel tails, images split: direct)',
+      shapes: [[33, 9, 8, 7], [3, 2, 7, 21]],
+      kernel: 'Conv2DBackpropFilter',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, v as tf.Tensor4D, [2, 3], 'valid').square().sum())(w),
+    },
+    {
+      name: 'conv2dTranspose [3, 5, 4, 6] * [3, 4, 20, 6] -> [3, 11, 13, 20], strides [2, 3], valid (channel tail: direct)',
+      shapes: [[3, 5, 4, 6], [3, 4, 20, 6]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [3, 11, 13, 20], [2, 3], 'valid'),
+    },
+    {
+      name: 'conv2dTranspose [2, 4, 5, 8] * [3, 3, 9, 8] -> [2, 8, 10, 9], stride 2, same (padding: direct)',
+      shapes: [[2, 4, 5, 8], [3, 3, 9, 8]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 8, 10, 9], 2, 'same'),
+    },
+    {
+      name: 'conv2d input gradient [3, 13, 12, 1] <- [3, 3, 1, 5], stride 2, padding 1 (one channel: direct)',
+      shapes: [[3, 13, 12, 1], [3, 3, 1, 5]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      forwardOnly: true,
+      f: (x, w) => tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, w as tf.Tensor4D, 2, 1).square().sum())(x),
+    },
+    {
+      name: 'conv2dTranspose [2, 6, 5, 21] * [4, 3, 1, 21] -> [2, 12, 15, 1], strides [2, 3], same (one channel: direct)',
+      shapes: [[2, 6, 5, 21], [4, 3, 1, 21]],
+      kernel: 'Conv2DBackpropInput',
+      direct: true,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 12, 15, 1], [2, 3], 'same'),
+    },
+    {
+      name: 'conv2dTranspose [2, 5, 5, 6] * [3, 3, 3, 6] -> [2, 11, 11, 3], stride 2 (three channels: im2col + sgemm)',
+      shapes: [[2, 5, 5, 6], [3, 3, 3, 6]],
+      kernel: 'Conv2DBackpropInput',
+      direct: false,
+      f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 11, 11, 3], 2, 'valid'),
+    },
     {
       name: 'fused conv2d with prelu (falls back)',
       shapes: [[2, 6, 6, 3], [3, 3, 3, 4], [4]],
@@ -313,6 +407,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       const before = nativeKernelCalls();
       await onBackend('wasm', c.f, inputs, false);
       const ran = callsSince(before, c.kernel);
+      const how = callsSince(before, `${c.kernel}:direct`);
       const wasm = await onBackend('wasm', c.f, inputs, !c.forwardOnly);
       const cpu = await onBackend('cpu', c.f, inputs, !c.forwardOnly);
       for (let i = 0; i < wasm.length; i++) {
@@ -321,6 +416,9 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       }
       if ((c.path ?? 'native') === 'native') assert.ok(ran.native > 0 && ran.fallback === 0, `${c.kernel} ran ${JSON.stringify(ran)}`);
       else assert.ok(ran.fallback > 0 && ran.native === 0, `${c.kernel} ran ${JSON.stringify(ran)}`);
+      if (c.direct !== undefined) {
+        assert.ok(c.direct ? how.native > 0 && how.fallback === 0 : how.fallback > 0 && how.native === 0, `${c.kernel}:direct ran ${JSON.stringify(how)}`);
+      }
       if (c.kernel !== 'BatchMatMul' && c.name.includes('matMul') && !c.forwardOnly) {
         // The gradients of a product are products with transposes: native too.
         assert.ok(callsSince(before, 'BatchMatMul').native > 0);
@@ -346,6 +444,33 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     assert.ok(relErr(native[0], wasm[0]) <= 1e-5);
   });
 
+  it('AELAB_NATIVE_CONV_DIRECT=0 runs the convolutions of seed 004\'s model as im2col + sgemm, with the same values', async () => {
+    // Forward (fused, relu), filter and input gradients of both kinds of layer, valid padding.
+    const f = (x: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor) => {
+      const h = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w1 as tf.Tensor4D, strides: 2, pad: 'valid', bias: b1, activation: 'relu' });
+      return tf.conv2dTranspose(h, w2 as tf.Tensor4D, [6, 15, 15, 16], 2, 'valid');
+    };
+    const inputs = [[6, 16, 16, 16], [3, 3, 16, 32], [32], [3, 3, 16, 32]].map((shape, i) => ({ shape, data: randn(shape, 11 + i) }));
+    const kernels = ['FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'];
+    const before = nativeKernelCalls();
+    const direct = await onBackend('wasm', f, inputs);
+    const mid = nativeKernelCalls();
+    const saved = process.env.AELAB_NATIVE_CONV_DIRECT;
+    process.env.AELAB_NATIVE_CONV_DIRECT = '0';
+    let im2col: Float32Array[];
+    try {
+      im2col = await onBackend('wasm', f, inputs);
+    } finally {
+      if (saved === undefined) delete process.env.AELAB_NATIVE_CONV_DIRECT;
+      else process.env.AELAB_NATIVE_CONV_DIRECT = saved;
+    }
+    for (const k of kernels) {
+      assert.ok(callsSince(before, `${k}:direct`).native > 0 && callsSince(before, `${k}:direct`).fallback === callsSince(mid, `${k}:direct`).fallback, k);
+      assert.ok(callsSince(mid, `${k}:direct`).fallback > 0 && callsSince(mid, `${k}:direct`).native === 0, k);
+    }
+    for (let i = 0; i < direct.length; i++) assert.ok(relErr(direct[i], im2col[i]) <= 1e-5, `${i}: ${relErr(direct[i], im2col[i])}`);
+  });
+
   it('bceWithLogits: one native kernel forward and one backward, agreeing with the tfjs formula on cpu', async () => {
     const shape = [128, 784];
     const logits = randn(shape, 900, 8); // up to about +-40: saturated outputs included
@@ -361,6 +486,19 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     // On cpu the function is the formula itself.
     const onCpu = await onBackend('cpu', (l, t) => bceWithLogits(l, t), inputs);
     onCpu.forEach((c, i) => assert.deepEqual(c, cpu[i]));
+  });
+
+  it('element-wise kernels keep NaN as tfjs does, and leave int32 to the wasm kernels', () => {
+    const x = tf.tensor1d([NaN, -1, 0, 2, NaN, -3, 4, 5, -6, NaN]);
+    assert.deepEqual(Array.from(tf.step(x, 0.5).dataSync()), [NaN, 0.5, 0.5, 1, NaN, 0.5, 1, 1, 0.5, NaN]);
+    assert.deepEqual(Array.from(tf.relu(x).dataSync()), [NaN, 0, 0, 2, NaN, 0, 4, 5, 0, NaN]);
+    const before = nativeKernelCalls();
+    const i = tf.tensor1d([1, 2, 3], 'int32');
+    assert.deepEqual(Array.from(tf.add(i, i).dataSync()), [2, 4, 6]);
+    assert.deepEqual(Array.from(tf.mul(i, tf.scalar(3, 'int32')).dataSync()), [3, 6, 9]);
+    assert.deepEqual(callsSince(before, 'Add'), { native: 0, fallback: 1 });
+    assert.deepEqual(callsSince(before, 'Multiply'), { native: 0, fallback: 1 });
+    tf.dispose([x, i]);
   });
 
   it('slices int32 tensors natively and leaves bool ones to the wasm kernel', () => {

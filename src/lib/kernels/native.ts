@@ -11,11 +11,20 @@
  *   - `BatchMatMul`, `_FusedMatMul`: a packed, blocked sgemm (6x16 AVX2/FMA register tile,
  *     ~90 GFLOP/s a core) with every transpose combination, batch (same or broadcast), and
  *     the bias + linear/relu/relu6/leakyrelu/sigmoid/elu epilogue fused;
- *   - `Conv2D`, `FusedConv2D` (NHWC, no dilation): im2col + that sgemm, bias and activation
- *     fused (the stock kernel is XNNPACK on one thread), and `Conv2DBackpropFilter` as the
- *     same im2col read transposed by one sgemm, and `Conv2DBackpropInput` as one sgemm
- *     (`dy . W^T`) and a parallel col2im (`AELAB_NATIVE_CONV_INPUT=0`: the wasm one);
+ *   - `Conv2D`, `FusedConv2D` (NHWC, no dilation) and `Conv2DBackpropFilter`: a direct
+ *     convolution (the sgemm's register tile reading the input where it lies, no im2col
+ *     copy; 2.5-3.5x faster at seed 004's shapes) when no tap falls in the padding, as in
+ *     layers.ts's explicit `zeroPadding2d` + `'valid'` convolutions; otherwise im2col + that
+ *     sgemm, bias and activation fused (the stock kernel is XNNPACK on one thread), the
+ *     filter gradient reading the im2col transposed. `Conv2DBackpropInput`: a direct
+ *     transposed convolution for 8 input channels or more, else one sgemm (`dy . W^T`) and
+ *     a parallel col2im (`AELAB_NATIVE_CONV_INPUT=0`: the wasm one). `AELAB_NATIVE_CONV_DIRECT=0`
+ *     turns the direct convolutions off (benchmarks);
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
+ *   - `Add`, `Sub`, `Multiply`, `RealDiv`, `SquaredDifference` (same shapes, a scalar, or a
+ *     bias repeated along the leading axes), `Step`, `Relu`: in parallel, without the stock
+ *     kernels' per-element broadcast index arithmetic (a transposed convolution's bias add,
+ *     the ReLU gradient `dy * step(x)`);
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
  *     gradient, a column sum, paid for a transpose);
  *   - `Slice`, `PadV2`: one strided copy (the stock ones loop in JS per innermost row, one
@@ -34,7 +43,9 @@
  * `nativeKernelsStatus()` says which and why. Inside a registered kernel, cases the addon
  * does not cover (non-float32 data, prelu activation, general broadcast batch shapes or bias
  * shapes, dilated or NCHW convolutions) go to the kernel that was registered before.
- * `AELAB_NATIVE_THREADS=n` sets the number of threads (default: `os.availableParallelism()`).
+ * `AELAB_NATIVE_THREADS=n` sets the number of threads (default: `os.availableParallelism()`);
+ * `AELAB_NATIVE_OFF=Add,Relu` leaves the named kernels to wasm (read when registering;
+ * side-by-side benchmarks).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
@@ -69,6 +80,14 @@ interface Addon {
     heap: ArrayBuffer, colsOff: number, dxOff: number, batch: number, inH: number, inW: number, ic: number,
     outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  conv(
+    heap: ArrayBuffer, mode: number, aOff: number, bOff: number, outOff: number, batch: number, inH: number, inW: number, ic: number,
+    outH: number, outW: number, oc: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+    biasOff: number, biasLen: number, activation: number, alpha: number,
+  ): void;
+  binary(heap: ArrayBuffer, op: number, aOff: number, bOff: number, outOff: number, n: number, bLen: number): void;
+  stepRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number, relu: number): void;
+  pad(heap: ArrayBuffer, srcOff: number, dstOff: number, dims: number[], before: number[], after: number[], fillValue: number): void;
   setThreads(n: number): void;
   info(): { avx2: boolean; threads: number; abi: number };
 }
@@ -83,7 +102,7 @@ interface WasmBackend extends tf.KernelBackend {
 }
 
 /** Protocol version between this file and the addon; a stale build with another one is not used. */
-const ABI = 7;
+const ABI = 10;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Where node-gyp puts the addon (relative to the package root). */
 export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
@@ -164,7 +183,9 @@ function count(name: string, native: boolean): void {
 /**
  * How often each registered kernel ran natively and how often it fell back to the previous
  * wasm kernel since the process started, plus `Adam`: `NativeAdam` steps done natively and
- * by tfjs's ops (tests use it to assert which path ran).
+ * by tfjs's ops, and `Conv2D:direct` (likewise `FusedConv2D`, `Conv2DBackpropFilter`,
+ * `Conv2DBackpropInput`): native calls that ran as a direct convolution (`native`) or as
+ * im2col + sgemm (`fallback`). Tests use it to assert which path ran.
  */
 export function nativeKernelCalls(): Record<string, { native: number; fallback: number }> {
   return Object.fromEntries([...calls].map(([k, v]) => [k, { ...v }]));
@@ -298,6 +319,71 @@ function reduceKernel(name: 'Sum' | 'Mean', previous: KernelFn): KernelFn {
   };
 }
 
+/** The addon's binary ops (`binary`'s op) for the tfjs kernels they replace; true: commutative. */
+const BINARY: Record<string, [number, boolean]> = { Add: [0, true], Sub: [1, false], Multiply: [2, true], RealDiv: [3, false], SquaredDifference: [4, true] };
+
+/**
+ * An element-wise binary kernel (`Add`, `Sub`, `Multiply`, `RealDiv`, `SquaredDifference`) on
+ * float32 when one operand has the output's shape and the other repeats along its leading
+ * axes (the same shape, a scalar, or a bias `[1, 1, 1, c]` / `[c]`), in parallel chunks. The
+ * stock kernels run on one thread, and broadcast by index arithmetic per element (a
+ * transposed convolution's bias add cost as much as the convolution). Same float32
+ * operation per element, so the same values.
+ */
+function binaryKernel(name: string, previous: KernelFn): KernelFn {
+  const [op, commutative] = BINARY[name];
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    let out: number[] | null = null;
+    if (a.dtype === 'float32' && b.dtype === 'float32') {
+      try {
+        out = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      } catch {
+        out = null;
+      }
+    }
+    // `small` repeats every prod(small) values of an operand shaped like the output.
+    const repeats = (big: tf.TensorInfo, small: tf.TensorInfo) => {
+      if (!out || !tf.util.arraysEqual(big.shape, out)) return false;
+      const first = small.shape.findIndex((d) => d !== 1);
+      const core = first < 0 ? [] : small.shape.slice(first);
+      return core.length <= out.length && tf.util.arraysEqual(out.slice(out.length - core.length), core);
+    };
+    const swap = !repeats(a, b) && commutative && repeats(b, a);
+    if (!out || (!swap && !repeats(a, b))) {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const [x, y] = swap ? [b, a] : [a, b];
+    const result = backend.makeOutput(out, 'float32');
+    const n = prod(out);
+    if (n > 0) {
+      (addon as Addon).binary(backend.wasm.HEAPU8.buffer as ArrayBuffer, op, offsetOf(backend, x), offsetOf(backend, y), offsetOf(backend, result), n, Math.max(1, prod(y.shape)));
+    }
+    return result;
+  };
+}
+
+/** `Step` (x > 0 ? 1 : alpha, the ReLU gradient's mask) and `Relu` on float32, in parallel chunks. */
+function stepReluKernel(name: 'Step' | 'Relu', previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') {
+      count(name, false);
+      return previous(args);
+    }
+    count(name, true);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const n = prod(x.shape);
+    const alpha = name === 'Step' ? ((args.attrs as { alpha?: number } | undefined)?.alpha ?? 0) : 0;
+    if (n > 0) (addon as Addon).stepRelu(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), n, alpha, name === 'Relu' ? 1 : 0);
+    return out;
+  };
+}
+
 /** Strides in elements of a row-major shape. */
 const stridesOf = (shape: number[]) => {
   const s = new Array<number>(shape.length);
@@ -363,7 +449,11 @@ function sliceKernel(previous: KernelFn): KernelFn {
   };
 }
 
-/** `PadV2` of a float32 tensor: fill, then one strided copy of the input into the interior. */
+/**
+ * `PadV2` of a float32 tensor: the input's rows copied into the interior and the padding
+ * filled, each output value written once, in parallel over the first axis. Trailing axes
+ * without padding are merged into the one before (longer rows).
+ */
 function padKernel(previous: KernelFn): KernelFn {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
@@ -376,8 +466,17 @@ function padKernel(previous: KernelFn): KernelFn {
     const backend = args.backend as WasmBackend;
     const outShape = x.shape.map((d, k) => paddings[k][0] + d + paddings[k][1]);
     const out = backend.makeOutput(outShape, 'float32');
-    const os = stridesOf(outShape);
-    copyBlock(backend, x, 0, out, paddings.reduce((acc, p, k) => acc + p[0] * os[k], 0), x.shape, stridesOf(x.shape), os, constantValue ?? 0);
+    const dims = x.shape.slice(), before = paddings.map((p) => p[0]), after = paddings.map((p) => p[1]);
+    while (dims.length > 1 && before[dims.length - 1] === 0 && after[dims.length - 1] === 0) {
+      const inner = dims.pop()!;
+      before.pop();
+      after.pop();
+      const k = dims.length - 1;
+      dims[k] *= inner;
+      before[k] *= inner;
+      after[k] *= inner;
+    }
+    (addon as Addon).pad(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), dims, before, after, constantValue ?? 0);
     return out;
   };
 }
@@ -415,6 +514,16 @@ function convKernel(name: 'Conv2D' | 'FusedConv2D', previous: KernelFn): KernelF
     const out = backend.makeOutput([b, oh, ow, oc], 'float32');
     const M = b * oh * ow, K = fh * fw * ic;
     if (M * oc === 0) return out;
+    const direct = directConv(info);
+    count(`${name}:direct`, direct);
+    if (direct) {
+      (addon as Addon).conv(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer, CONV_FORWARD, offsetOf(backend, x!), offsetOf(backend, filter!), offsetOf(backend, out),
+        b, info.inHeight, info.inWidth, ic, oh, ow, oc, fh, fw, info.strideHeight, info.strideWidth, 0, 0,
+        bias ? offsetOf(backend, bias) : -1, bias ? prod(bias.shape) : 0, act, attrs.leakyreluAlpha ?? 0.2,
+      );
+      return out;
+    }
     const cols = im2col(backend, x!, info);
     try {
       (addon as Addon).sgemm(
@@ -429,6 +538,27 @@ function convKernel(name: 'Conv2D' | 'FusedConv2D', previous: KernelFn): KernelF
     }
     return out;
   };
+}
+
+/** The addon's direct convolutions (`conv`'s mode): forward, filter gradient, input gradient. */
+const CONV_FORWARD = 0, CONV_FILTER = 1, CONV_INPUT = 2;
+
+/** Whether `AELAB_NATIVE_CONV_DIRECT=0` turns the direct convolutions off (im2col + sgemm instead; benchmarks, tests). */
+function directEnabled(): boolean {
+  const env = process.env.AELAB_NATIVE_CONV_DIRECT?.trim().toLowerCase();
+  return !(env === '0' || env === 'false' || env === 'off');
+}
+
+/**
+ * Whether a convolution (forward or filter gradient) can run as the addon's direct kernel:
+ * every tap of every output pixel inside `x` (no padding: the explicit `zeroPadding2d` +
+ * `'valid'` convolutions of layers.ts), filters of at most 64 rows.
+ */
+function directConv(info: tf.backend_util.Conv2DInfo): boolean {
+  return directEnabled() && info.padInfo.top === 0 && info.padInfo.left === 0 && info.filterHeight <= 64
+    && (info.outHeight - 1) * info.strideHeight + info.filterHeight <= info.inHeight
+    && (info.outWidth - 1) * info.strideWidth + info.filterWidth <= info.inWidth
+    && info.dilationHeight === 1 && info.dilationWidth === 1;
 }
 
 /**
@@ -496,6 +626,16 @@ function conv2DBackpropFilterKernel(previous: KernelFn): KernelFn {
       new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, out), K * oc).fill(0);
       return out;
     }
+    const direct = directConv(info);
+    count('Conv2DBackpropFilter:direct', direct);
+    if (direct) {
+      (addon as Addon).conv(
+        backend.wasm.HEAPU8.buffer as ArrayBuffer, CONV_FILTER, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out),
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, oc,
+        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, 0, 0, -1, 0, 0, 0,
+      );
+      return out;
+    }
     const cols = im2col(backend, x, info);
     try {
       (addon as Addon).sgemm(
@@ -556,6 +696,17 @@ function conv2DBackpropInputKernel(previous: KernelFn): KernelFn {
       new Float32Array(heap(), offsetOf(backend, out), size).fill(0);
       return out;
     }
+    // Direct for 8 channels or more, and for one (lanes over pixels instead of channels);
+    // 2 to 7 would fill few of the tile's 16 columns: the product + col2im below.
+    const directInput = directEnabled() && fh * fw <= 64 && (ic >= 8 || ic === 1);
+    count('Conv2DBackpropInput:direct', directInput);
+    if (directInput) {
+      (addon as Addon).conv(
+        heap(), CONV_INPUT, offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out),
+        b, inH, inW, ic, oh, ow, oc, fh, fw, sh, sw, top, left, -1, 0, 0, 0,
+      );
+      return out;
+    }
     // A 1x1 convolution of stride 1 without padding: dx = dy . W^T directly.
     const direct = fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0 && oh === inH && ow === inW;
     const cols = direct ? out : backend.makeOutput([M, K], 'float32');
@@ -611,6 +762,13 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Conv2DBackpropInput: conv2DBackpropInputKernel,
   Slice: sliceKernel,
   PadV2: padKernel,
+  Add: (p) => binaryKernel('Add', p),
+  Sub: (p) => binaryKernel('Sub', p),
+  Multiply: (p) => binaryKernel('Multiply', p),
+  RealDiv: (p) => binaryKernel('RealDiv', p),
+  SquaredDifference: (p) => binaryKernel('SquaredDifference', p),
+  Step: (p) => stepReluKernel('Step', p),
+  Relu: (p) => stepReluKernel('Relu', p),
   Identity: (p) => shareKernel('Identity', p),
   Cast: (p) => shareKernel('Cast', p),
 };
@@ -685,7 +843,9 @@ const replaced = new Map<string, tf.KernelConfig>();
  */
 export function registerNativeKernels(): NativeKernelsStatus {
   if (replaced.size === 0 && loadAddon()) {
+    const off = new Set((process.env.AELAB_NATIVE_OFF ?? '').split(',').map((k) => k.trim()));
     for (const [name, make] of Object.entries(KERNELS)) {
+      if (off.has(name)) continue;
       const previous = tf.getKernel(name, 'wasm');
       if (!previous) continue;
       replaced.set(name, previous);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, backendInfo, describeBackend } from '../src/lib/backend';
@@ -25,7 +26,19 @@ describe('backend selection', () => {
     // danfojs-node's aliased copy of tfjs sits where tfjs-node would be: never taken for it
     assert.match(info.skipped[1].reason, /not installed/);
     assert.equal(backendInfo(), info);
-    assert.match(describeBackend(info), /^aelab: backend wasm \(tfjs 4\.22\.0\); skipped node-gpu: not installed; node: not installed/);
+    assert.match(describeBackend(info), /^aelab: backend wasm \(tfjs 4\.22\.0, native kernels (on, \d+ threads?|off: .+)\); skipped node-gpu: not installed; node: not installed/);
+  });
+
+  it('says whether the native kernels are in use, and why not', () => {
+    const on = runSnippet("require('./src/lib/backend').initBackend().then(i=>console.log('native='+i.native))", {});
+    assert.equal(on.status, 0, on.stderr);
+    // Where the addon is built (npm install builds it wherever g++ is, CI included) it must be in use.
+    if (fs.existsSync(path.join(root, 'build', 'Release', 'aelab_native.node'))) assert.match(on.stderr, /native kernels on, \d+ threads?\)/);
+    else assert.match(on.stderr, /native kernels off: not built/);
+    const off = runSnippet("require('./src/lib/backend').initBackend().then(i=>console.log('native='+i.native))", { AELAB_NATIVE: '0' });
+    assert.equal(off.status, 0, off.stderr);
+    assert.match(off.stdout, /native=off: disabled by AELAB_NATIVE=0/);
+    assert.match(off.stderr, /aelab: backend wasm \(tfjs 4\.22\.0, native kernels off: disabled by AELAB_NATIVE=0\)/);
   });
 
   it('AELAB_BACKEND=cpu forces cpu, without the tfjs-node banner', () => {

@@ -33,6 +33,11 @@ export interface BackendInfo {
   skipped: { name: BackendName; reason: string }[];
   /** Version of `@tensorflow/tfjs-core`. */
   tfjsVersion: string;
+  /**
+   * On `wasm`: whether aelab's native kernels are in use (`on, 2 threads`) or why not (`off:
+   * not built ...`), so that a stale or missing build is seen rather than felt as slowness.
+   */
+  native?: string;
 }
 
 export interface InitBackendOptions {
@@ -98,7 +103,8 @@ export function backendInfo(): BackendInfo | undefined {
 export function describeBackend(info: BackendInfo): string {
   const skipped = info.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   const how = info.chosenBy === 'auto' ? '' : `, forced by ${info.chosenBy}`;
-  return `aelab: backend ${info.name} (tfjs ${info.tfjsVersion}${how})${skipped ? `; skipped ${skipped}` : ''}`;
+  const native = info.native ? `, native kernels ${info.native}` : '';
+  return `aelab: backend ${info.name} (tfjs ${info.tfjsVersion}${how}${native})${skipped ? `; skipped ${skipped}` : ''}`;
 }
 
 function envBackend(): { name: BackendName; source: string } | undefined {
@@ -121,13 +127,18 @@ async function select(forced: { name: BackendName; source: string } | undefined)
   for (const name of candidates) {
     const reason = await tryBackend(name);
     if (reason === null) {
-      return {
+      const info: BackendInfo = {
         name,
         tfjsBackend: tf.getBackend(),
         chosenBy: forced ? forced.source : 'auto',
         skipped,
         tfjsVersion: tf.version_core,
       };
+      if (name === 'wasm') {
+        const status = (require('./kernels/native') as typeof import('./kernels/native')).nativeKernelsStatus();
+        info.native = status.registered ? `on, ${status.threads} thread${status.threads === 1 ? '' : 's'}` : `off: ${status.reason || 'not registered'}`;
+      }
+      return info;
     }
     if (forced) throw new BackendError(`${forced.source} asks for backend ${name}, which cannot be used here: ${reason}`);
     skipped.push({ name, reason });

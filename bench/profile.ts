@@ -3,8 +3,10 @@
  * of one bench model, after a warm-up fit. Prints each kernel's share of the summed kernel
  * time, its calls and milliseconds per step.
  *
- *   npx tsx bench/profile.ts [--model conv|ae] [--activation relu|leakyRelu|elu] [--steps 20] [--batch 128] [--shapes]
+ *   npx tsx bench/profile.ts [--model conv|ae|NAME] [--activation relu|leakyRelu|elu] [--steps 20] [--batch 128] [--shapes]
  *
+ * `conv` is seed 004's strided-conv denoiser (MSE, noise 0.1) and `ae` the seeds' AE (BCE summed);
+ * any other registered model name (`aelab models`: deep-conv, vae, ...) trains with BCE, mean.
  * `--shapes` splits each kernel by its input shapes; `--activation` sets the AE's hidden
  * activation (default relu).
  *
@@ -18,6 +20,7 @@ import { loadMnist } from '../src/lib/data/mnist';
 import { AE } from '../src/lib/models/ae';
 import { StridedConvAutoencoder } from '../src/lib/models/conv';
 import type { Autoencoder } from '../src/lib/models/autoencoder';
+import { createModel } from '../src/lib/models';
 import type { HiddenActivation } from '../src/lib/models/layers';
 import { fit, FitOptions } from '../src/lib/train/fit';
 
@@ -34,11 +37,14 @@ async function main() {
   const activation = arg('activation', 'relu') as HiddenActivation;
   const backend = await initBackend({ quiet: true });
   const { train } = await loadMnist({ trainSize: steps * batch, testSize: 1, seed: 1 });
-  const model: Autoencoder = which === 'ae' ? new AE({ seed: 1, activation }) : new StridedConvAutoencoder({ seed: 1 });
+  const model: Autoencoder =
+    which === 'ae' ? new AE({ seed: 1, activation }) : which === 'conv' ? new StridedConvAutoencoder({ seed: 1 }) : createModel(which, { seed: 1 });
   const options: FitOptions =
     which === 'ae'
       ? { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'bce', reduction: 'sum', seed: 1 }
-      : { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'mse', noise: { std: 0.1 }, seed: 1 };
+      : which === 'conv'
+        ? { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'mse', noise: { std: 0.1 }, seed: 1 }
+        : { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'bce', seed: 1 };
   await fit(model, train, options); // warm-up: kernels compiled, filters packed
   const t0 = performance.now();
   const info = await tf.profile(async () => {

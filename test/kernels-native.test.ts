@@ -52,7 +52,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -376,6 +376,12 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
       direct: false,
       f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 11, 11, 3], 2, 'valid'),
     },
+    { name: 'tile [3, 4] by [2, 3]', shapes: [[3, 4]], kernel: 'Tile', f: (x) => tf.tile(x, [2, 3]) },
+    { name: 'tile [1, 1, 1, 32] to [4, 7, 7, 32] (batch norm\'s gradient tiles the per-channel scale)', shapes: [[1, 1, 1, 32]], kernel: 'Tile', f: (x) => tf.tile(x, [4, 7, 7, 1]) },
+    { name: 'tile [5, 1] to [5, 6] (repeats along the innermost axis)', shapes: [[5, 1]], kernel: 'Tile', f: (x) => tf.tile(x, [1, 6]) },
+    { name: 'tile [2, 2, 2, 2, 3] by [2, 1, 2, 1, 2] (rank 5, merged to 8 axes)', shapes: [[2, 2, 2, 2, 3]], kernel: 'Tile', forwardOnly: true, f: (x) => tf.tile(x, [2, 1, 2, 1, 2]) },
+    // tfjs has no gradient for rank-5 tiles.
+    { name: 'tile [2, 2, 2, 2, 3] by 2 on every axis (10 axes to copy: falls back)', shapes: [[2, 2, 2, 2, 3]], kernel: 'Tile', path: 'fallback', forwardOnly: true, f: (x) => tf.tile(x, [2, 2, 2, 2, 2]) },
     {
       name: 'fused conv2d with prelu (falls back)',
       shapes: [[2, 6, 6, 3], [3, 3, 3, 4], [4]],
@@ -516,6 +522,24 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     assert.deepEqual(callsSince(before, 'Add'), { native: 0, fallback: 1 });
     assert.deepEqual(callsSince(before, 'Multiply'), { native: 0, fallback: 1 });
     tf.dispose([x, i]);
+  });
+
+  it('batch norm\'s gradient (tfjs tiles the scale to the activation) agrees with cpu, its Tile native', async () => {
+    const inputs = [[4, 7, 7, 16], [16], [16], [16], [16]].map((shape, i) => ({ shape, data: randn(shape, 970 + i) }));
+    inputs[2].data = inputs[2].data.map((v) => 1 + v * v); // a positive variance
+    const f = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset: tf.Tensor, scale: tf.Tensor) => tf.batchNorm(x, mean, variance, offset, scale, 1e-3);
+    const before = nativeKernelCalls();
+    const wasm = await onBackend('wasm', f, inputs);
+    assert.ok(callsSince(before, 'Tile').native > 0 && callsSince(before, 'Tile').fallback === 0, `Tile ran ${JSON.stringify(callsSince(before, 'Tile'))}`);
+    const cpu = await onBackend('cpu', f, inputs);
+    wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-4, `${i === 0 ? 'output' : `gradient ${i}`}: relative error ${relErr(w, cpu[i])}`));
+  });
+
+  it('tiles int32 tensors natively and leaves bool ones to the wasm kernel', () => {
+    const before = nativeKernelCalls();
+    assert.deepEqual(tf.tile(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), [2, 1]).arraySync(), [[1, 2], [3, 4], [1, 2], [3, 4]]);
+    assert.deepEqual(tf.tile(tf.tensor1d([true, false], 'bool'), [2]).arraySync(), [1, 0, 1, 0]);
+    assert.deepEqual(callsSince(before, 'Tile'), { native: 1, fallback: 1 });
   });
 
   it('slices int32 tensors natively and leaves bool ones to the wasm kernel', () => {

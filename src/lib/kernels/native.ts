@@ -29,6 +29,10 @@
  *     gradient, a column sum, paid for a transpose);
  *   - `Slice`, `PadV2`: one strided copy (the stock ones loop in JS per innermost row, one
  *     pixel for the one-channel images that conv models pad and crop);
+ *   - `Tile`: one strided copy whose repeats read with stride 0 (the stock one computes every
+ *     output element's source index in a scalar loop; tfjs's batch-norm gradient tiles the
+ *     per-channel scale to the whole activation, which made it most of a batch-norm conv
+ *     model's step);
  *   - `Identity`, same-dtype `Cast`: no copy (see `shareKernel`);
  * and two fused operations for callers to opt into: `NativeAdam`, a per-variable Adam update
  * (tfjs's Adam runs about a dozen kernels per variable per step), and `bceWithLogits`, the
@@ -396,13 +400,8 @@ const stridesOf = (shape: number[]) => {
   return s;
 };
 
-/**
- * Copies a block of 4-byte values (`dims` from element `srcStart` of `src` with strides `ss`
- * to element `dstStart` of `dst` with strides `ds`; with `fill`, every element of `dst` is
- * set to it first), merging dimensions that are contiguous on both sides so the
- * addon copies long runs.
- */
-function copyBlock(backend: WasmBackend, src: tf.TensorInfo, srcStart: number, dst: tf.TensorInfo, dstStart: number, dims: number[], ss: number[], ds: number[], fill?: number) {
+/** A block's axes with those of size 1 dropped and those contiguous on both sides merged. */
+function mergeAxes(dims: number[], ss: number[], ds: number[]): [number[], number[], number[]] {
   const d: number[] = [], s: number[] = [], t: number[] = [];
   for (let k = 0; k < dims.length; k++) {
     if (dims[k] === 1) continue;
@@ -417,6 +416,20 @@ function copyBlock(backend: WasmBackend, src: tf.TensorInfo, srcStart: number, d
       t.push(ds[k]);
     }
   }
+  return [d, s, t];
+}
+
+/** The number of axes `copyBlock` hands the addon (at most 8). */
+const mergedRank = (dims: number[], ss: number[], ds: number[]) => mergeAxes(dims, ss, ds)[0].length;
+
+/**
+ * Copies a block of 4-byte values (`dims` from element `srcStart` of `src` with strides `ss`
+ * to element `dstStart` of `dst` with strides `ds`; with `fill`, every element of `dst` is
+ * set to it first), merging dimensions that are contiguous on both sides so the
+ * addon copies long runs.
+ */
+function copyBlock(backend: WasmBackend, src: tf.TensorInfo, srcStart: number, dst: tf.TensorInfo, dstStart: number, dims: number[], ss: number[], ds: number[], fill?: number) {
+  const [d, s, t] = mergeAxes(dims, ss, ds);
   const dstSize = prod(dst.shape);
   (addon as Addon).copyBlock(
     backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, src), prod(src.shape), srcStart, offsetOf(backend, dst), dstSize, dstStart,
@@ -447,6 +460,36 @@ function sliceKernel(previous: KernelFn): KernelFn {
     if (prod(sz) === 0) return out;
     const xs = stridesOf(x.shape);
     copyBlock(backend, x, b.reduce((acc, v, k) => acc + v * xs[k], 0), out, 0, sz, xs, stridesOf(sz));
+    return out;
+  };
+}
+
+/**
+ * `Tile` of float32/int32 tensors as one strided copy: output axis k is (repeat r, index i)
+ * with the source read at stride 0 along r, so each repeat copies the same input. Falls back
+ * when the merged block has more than 8 axes (rank 5 or more with no axis of size 1).
+ */
+function tileKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { reps } = args.attrs as { reps: number[] };
+    const dims: number[] = [], ss: number[] = [], ds: number[] = [];
+    const outShape = x.shape.map((d, k) => d * reps[k]);
+    const xs = stridesOf(x.shape), os = stridesOf(outShape);
+    for (let k = 0; k < x.shape.length; k++) {
+      dims.push(reps[k], x.shape[k]);
+      ss.push(0, xs[k]);
+      ds.push(x.shape[k] * os[k], os[k]);
+    }
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || mergedRank(dims, ss, ds) > 8) {
+      count('Tile', false);
+      return previous(args);
+    }
+    count('Tile', true);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(outShape, x.dtype);
+    if (prod(outShape) === 0) return out;
+    copyBlock(backend, x, 0, out, 0, dims, ss, ds);
     return out;
   };
 }
@@ -764,6 +807,7 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Conv2DBackpropInput: conv2DBackpropInputKernel,
   Slice: sliceKernel,
   PadV2: padKernel,
+  Tile: tileKernel,
   Add: (p) => binaryKernel('Add', p),
   Sub: (p) => binaryKernel('Sub', p),
   Multiply: (p) => binaryKernel('Multiply', p),

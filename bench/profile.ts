@@ -3,10 +3,11 @@
  * of one bench model, after a warm-up fit. Prints each kernel's share of the summed kernel
  * time, its calls and milliseconds per step.
  *
- *   npx tsx bench/profile.ts [--model conv|ae|NAME] [--activation relu|leakyRelu|elu] [--steps 20] [--batch 128] [--shapes]
+ *   npx tsx bench/profile.ts [--model strided-conv-denoise|ae|NAME] [--activation relu|leakyRelu|elu] [--steps 20] [--batch 128] [--shapes]
  *
- * `conv` is seed 004's strided-conv denoiser (MSE, noise 0.1) and `ae` the seeds' AE (BCE summed);
- * any other registered model name (`aelab models`: deep-conv, vae, ...) trains with BCE, mean.
+ * `strided-conv-denoise` (the default) is seed 004's strided-conv denoiser (MSE, noise 0.1) and
+ * `ae` the seeds' AE (BCE summed); any registered model name (`aelab models`: conv, the pooling
+ * conv AE; deep-conv, vae, ...) trains with BCE, mean.
  * `--shapes` splits each kernel by its input shapes; `--activation` sets the AE's hidden
  * activation (default relu).
  *
@@ -30,7 +31,7 @@ const arg = (name: string, fallback: string) => {
 };
 
 async function main() {
-  const which = arg('model', 'conv');
+  const which = arg('model', 'strided-conv-denoise');
   const steps = Number(arg('steps', '20'));
   const batch = Number(arg('batch', '128'));
   const byShape = process.argv.includes('--shapes');
@@ -38,11 +39,11 @@ async function main() {
   const backend = await initBackend({ quiet: true });
   const { train } = await loadMnist({ trainSize: steps * batch, testSize: 1, seed: 1 });
   const model: Autoencoder =
-    which === 'ae' ? new AE({ seed: 1, activation }) : which === 'conv' ? new StridedConvAutoencoder({ seed: 1 }) : createModel(which, { seed: 1 });
+    which === 'ae' ? new AE({ seed: 1, activation }) : which === 'strided-conv-denoise' ? new StridedConvAutoencoder({ seed: 1 }) : createModel(which, { seed: 1 });
   const options: FitOptions =
     which === 'ae'
       ? { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'bce', reduction: 'sum', seed: 1 }
-      : which === 'conv'
+      : which === 'strided-conv-denoise'
         ? { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'mse', noise: { std: 0.1 }, seed: 1 }
         : { epochs: 1, batchSize: batch, lr: 1e-3, loss: 'bce', seed: 1 };
   await fit(model, train, options); // warm-up: kernels compiled, filters packed

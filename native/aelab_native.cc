@@ -298,6 +298,46 @@ napi_value Col2Im(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// maxPoolGrad(heap, xOff, yOff, dyOff, dxOff, batch, inH, inW, c, outH, outW, fh, fw, sh, sw,
+//             top, left): max pooling's input gradient (NHWC, no dilation); x and dx are
+// [batch, inH, inW, c], y (the pooled output) and dy [batch, outH, outW, c].
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, "maxPoolGrad", 17);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  const int64_t xOff = a.integer(1), yOff = a.integer(2), dyOff = a.integer(3), dxOff = a.integer(4);
+  aelab::MaxPoolGrad p{};
+  p.batch = a.integer(5);
+  p.inH = a.integer(6);
+  p.inW = a.integer(7);
+  p.c = a.integer(8);
+  p.outH = a.integer(9);
+  p.outW = a.integer(10);
+  p.fh = a.integer(11, 1);
+  p.fw = a.integer(12, 1);
+  p.sh = a.integer(13, 1);
+  p.sw = a.integer(14, 1);
+  p.top = a.integer(15);
+  p.left = a.integer(16);
+  if (a.failed) return nullptr;
+  const int64_t big = int64_t(1) << 31;
+  if (p.batch > big || p.inH > big || p.inW > big || p.c > big || p.outH > big || p.outW > big || p.fh > big || p.fw > big
+      || p.sh > big || p.sw > big || p.top > big || p.left > big) {
+    return a.fail("dimensions too large"), nullptr;
+  }
+  // Sizes in elements, each checked against the heap below (which is far below 2^40).
+  const double xd = static_cast<double>(p.batch) * p.inH * p.inW * p.c, yd = static_cast<double>(p.batch) * p.outH * p.outW * p.c;
+  if (xd > 1e12 || yd > 1e12) return a.fail("dimensions too large"), nullptr;
+  const int64_t xSize = p.batch * p.inH * p.inW * p.c, ySize = p.batch * p.outH * p.outW * p.c;
+  const float* x = a.floats(xOff, xSize, "x");
+  const float* y = a.floats(yOff, ySize, "y");
+  const float* dy = a.floats(dyOff, ySize, "dy");
+  float* dx = a.floats(dxOff, xSize, "dx");
+  if (a.failed) return nullptr;
+  aelab::max_pool_grad(x, y, dy, dx, p);
+  return undefined(env);
+}
+
 // conv(heap, mode, aOff, bOff, outOff, batch, inH, inW, ic, outH, outW, oc, fh, fw, sh, sw,
 //      top, left, biasOff (-1: none), biasLen, activation, alpha): the direct convolutions.
 // mode 0: out = y from a = x, b = w (with bias and activation); 1: out = dw from a = x,
@@ -448,7 +488,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 10, &v);
+  napi_create_int32(env, 11, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -465,6 +505,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"stepRelu", nullptr, StepRelu, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"pad", nullptr, Pad, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},

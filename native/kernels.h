@@ -102,6 +102,17 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& 
 // ih = oh*sh - top + i and iw = ow*sw - left + j (the transposed convolution).
 void conv2d_input_grad(const float* dy, const float* w, float* dx, const Conv& p);
 
+// Max pooling's input gradient (NHWC, no dilation): x [batch, inH, inW, c], y (the pooled
+// output) and dy [batch, outH, outW, c]. dx [batch, inH, inW, c] is set to zero, then for each
+// output (b, oy, ox, ch) in row-major order dy is added to dx at the first tap (rows i, then
+// columns j, of the window at (oy*sh - top, ox*sw - left), clipped to the input) whose x
+// equals y (none when y is NaN): the cpu backend's rule, and the same float32 sums in the same
+// order. Parallel over whole batch items (each dx item written by one thread).
+struct MaxPoolGrad {
+  int64_t batch, inH, inW, c, outH, outW, fh, fw, sh, sw, top, left;
+};
+void max_pool_grad(const float* x, const float* y, const float* dy, float* dx, const MaxPoolGrad& p);
+
 // One Adam step on n values, tfjs's update rule in float32:
 //   m' = m*b1 + g*omb1;  v' = v*b2 + g*g*omb2;
 //   p' = p + ((m'/oma1) / (sqrt(v'/oma2) + eps)) * (-lr)

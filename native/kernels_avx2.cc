@@ -1,7 +1,8 @@
 // AVX2/FMA kernels: a packed, blocked sgemm (BLIS-style loops around a 6x16 register-tile
 // micro-kernel) with a fused bias + activation epilogue; vectorised sigmoid, softplus,
 // BCE-from-logits and reductions; a fused Adam update; a strided block copy; direct
-// convolutions (forward, filter gradient, input gradient) on the sgemm's register tile.
+// convolutions (forward, filter gradient, input gradient) on the sgemm's register tile; max
+// pooling's gradient.
 //
 // The sgemm cuts a call into chunks that the pool's threads claim: column ranges sharing an
 // A packed once (the usual case: few rows, a batch of 128), row ranges sharing a packed B
@@ -1476,6 +1477,98 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& 
       for (int64_t q = 0; q < chunks; q++) s += partial[(q * kPad + k) * ocPad + o];
       dw[k * p.oc + o] = s;
     }
+}
+
+// ---- max pooling's gradient ------------------------------------------------------------------
+//
+// Each window's gradient goes to its first tap equal to the pooled output (the cpu backend's
+// rule; aelab's JS wasm kernel's too). Channels are contiguous in NHWC, so 8 of them are
+// searched at once: a mask keeps the lanes whose maximum is still to be found, and each tap
+// adds dy into the lanes of dx where it is that maximum (a blend, so the other lanes keep
+// their bits). Outputs are visited in the same order as the scalar kernel, so overlapping
+// windows sum into dx in the same order: the same values bit for bit.
+
+namespace {
+
+struct MaxPoolGradTask {
+  const float* x;
+  const float* y;
+  const float* dy;
+  float* dx;
+  MaxPoolGrad p;
+  int64_t itemsPer;
+};
+
+// Lanes c..c+7 of one window: taps (i, j) for i in [i0, i1), j in [j0, j1), x and dx at
+// q0 + (i * inW + j) * C (q0 already includes the channel).
+inline void pool_grad8(const float* x, float* dx, int64_t q0, int64_t rowStep, int64_t C, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                       __m256 m, __m256 g) {
+  // No branch on the comparisons: which tap holds a maximum is as unpredictable as the data,
+  // and every tap of a small window costs less than a mispredicted branch.
+  __m256 open = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  for (int64_t i = i0; i < i1; i++) {
+    for (int64_t j = j0, q = q0 + i * rowStep + j0 * C; j < j1; j++, q += C) {
+      const __m256 hit = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + q), m, _CMP_EQ_OQ), open);
+      const __m256 d = _mm256_loadu_ps(dx + q);
+      _mm256_storeu_ps(dx + q, _mm256_blendv_ps(d, _mm256_add_ps(d, g), hit));
+      open = _mm256_andnot_ps(hit, open);
+    }
+  }
+}
+
+// One channel of one window, as pool_grad8.
+inline void pool_grad1(const float* x, float* dx, int64_t q0, int64_t rowStep, int64_t C, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                       float m, float g) {
+  for (int64_t i = i0; i < i1; i++) {
+    for (int64_t j = j0, q = q0 + i * rowStep + j0 * C; j < j1; j++, q += C) {
+      if (x[q] == m) {
+        dx[q] += g;
+        return;
+      }
+    }
+  }
+}
+
+// Chunk c: batch items [c * itemsPer, (c + 1) * itemsPer).
+void max_pool_grad_chunk(void* ctx, int64_t chunk) {
+  const MaxPoolGradTask& t = *static_cast<MaxPoolGradTask*>(ctx);
+  const MaxPoolGrad& p = t.p;
+  const int64_t C = p.c, inItem = p.inH * p.inW * C, outItem = p.outH * p.outW * C, rowStep = p.inW * C, cv = C / 8 * 8;
+  const int64_t b1 = std::min(p.batch, (chunk + 1) * t.itemsPer);
+  for (int64_t b = chunk * t.itemsPer; b < b1; b++) {
+    const float* x = t.x + b * inItem;
+    float* dx = t.dx + b * inItem;
+    const float* y = t.y + b * outItem;
+    const float* dy = t.dy + b * outItem;
+    std::memset(dx, 0, inItem * sizeof(float));
+    for (int64_t oy = 0; oy < p.outH; oy++) {
+      const int64_t y0 = oy * p.sh - p.top;
+      const int64_t i0 = std::max<int64_t>(0, -y0), i1 = std::min<int64_t>(p.fh, p.inH - y0);
+      for (int64_t ox = 0; ox < p.outW; ox++, y += C, dy += C) {
+        const int64_t x0 = ox * p.sw - p.left;
+        const int64_t j0 = std::max<int64_t>(0, -x0), j1 = std::min<int64_t>(p.fw, p.inW - x0);
+        if (i0 >= i1 || j0 >= j1) continue;
+        // The window's corner (y0, x0) may lie in the padding: only taps inside are read.
+        const int64_t corner = y0 * rowStep + x0 * C;
+        int64_t c = 0;
+        for (; c < cv; c += 8) pool_grad8(x, dx, corner + c, rowStep, C, i0, i1, j0, j1, _mm256_loadu_ps(y + c), _mm256_loadu_ps(dy + c));
+        for (; c < C; c++) pool_grad1(x, dx, corner + c, rowStep, C, i0, i1, j0, j1, y[c], dy[c]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void max_pool_grad(const float* x, const float* y, const float* dy, float* dx, const MaxPoolGrad& p) {
+  const int64_t inItem = p.inH * p.inW * p.c;
+  if (p.batch <= 0 || inItem <= 0) return;
+  // About 32K taps (and an item's dx) per chunk.
+  const int64_t perItem = std::max<int64_t>(1, p.outH * p.outW * p.c * p.fh * p.fw + inItem);
+  MaxPoolGradTask t{x, y, dy, dx, p, std::max<int64_t>(1, (int64_t(1) << 15) / perItem)};
+  const int64_t chunks = (p.batch + t.itemsPer - 1) / t.itemsPer;
+  if (chunks == 1) max_pool_grad_chunk(&t, 0);
+  else pool_run(max_pool_grad_chunk, &t, chunks);
 }
 
 }  // namespace aelab

@@ -10,6 +10,7 @@ import {
   NativeKernelsStatus,
   nativeKernelCalls,
   registerNativeKernels,
+  unregisterNativeKernels,
 } from '../src/lib/kernels/native';
 import { onBackend, randn, relErr } from './kernel-check';
 
@@ -52,7 +53,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'MaxPoolGrad', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -533,6 +534,80 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     assert.ok(callsSince(before, 'Tile').native > 0 && callsSince(before, 'Tile').fallback === 0, `Tile ran ${JSON.stringify(callsSince(before, 'Tile'))}`);
     const cpu = await onBackend('cpu', f, inputs);
     wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-4, `${i === 0 ? 'output' : `gradient ${i}`}: relative error ${relErr(w, cpu[i])}`));
+  });
+
+  // Max pooling's gradient: tf.maxPool's forward pass is MaxPool (the stock wasm kernel), so
+  // each case checks MaxPoolGrad's path over a forward + gradient run.
+  type PoolCase = { name: string; shape: number[]; filter: number | [number, number]; stride: number | [number, number]; pad: 'valid' | 'same' | number; ties?: boolean };
+  const pools: PoolCase[] = [
+    { name: '2x2 stride 2 valid on [4, 28, 28, 16] (the conv autoencoder\'s pooling)', shape: [4, 28, 28, 16], filter: 2, stride: 2, pad: 'valid' },
+    { name: '3x3 stride 1 same on [3, 9, 10, 12] (overlapping windows; 8 + 4 channels)', shape: [3, 9, 10, 12], filter: 3, stride: 1, pad: 'same' },
+    { name: '3x3 stride 2 valid on [2, 11, 13, 8] (odd size)', shape: [2, 11, 13, 8], filter: 3, stride: 2, pad: 'valid' },
+    { name: '3x3 stride 2 same on [2, 7, 7, 20] (odd size, windows clipped by the padding)', shape: [2, 7, 7, 20], filter: 3, stride: 2, pad: 'same' },
+    { name: '3x3 stride 2 padding 1 on [2, 14, 14, 16]', shape: [2, 14, 14, 16], filter: 3, stride: 2, pad: 1 },
+    // (Not a numeric padding here: tfjs's output shape then takes the filter's height and stride for both axes.)
+    { name: '2x3 windows, strides [1, 2], same on [2, 6, 9, 16]', shape: [2, 6, 9, 16], filter: [2, 3], stride: [1, 2], pad: 'same' },
+    { name: '2x2 stride 2 valid on [5, 7, 9, 1] (one channel, odd size)', shape: [5, 7, 9, 1], filter: 2, stride: 2, pad: 'valid' },
+    { name: '3x3 stride 1 same on [2, 12, 12, 1] (one channel)', shape: [2, 12, 12, 1], filter: 3, stride: 1, pad: 'same' },
+    { name: 'ties: 2x2 stride 2 valid on [4, 28, 28, 16], 4 levels', shape: [4, 28, 28, 16], filter: 2, stride: 2, pad: 'valid', ties: true },
+    { name: 'ties: 3x3 stride 1 same on [2, 8, 8, 11], 4 levels', shape: [2, 8, 8, 11], filter: 3, stride: 1, pad: 'same', ties: true },
+    { name: 'ties: 3x3 stride 2 valid on [3, 9, 11, 1], 4 levels (one channel)', shape: [3, 9, 11, 1], filter: 3, stride: 2, pad: 'valid', ties: true },
+    { name: 'ties: 3x3 stride 2 valid on [2, 9, 9, 24], 4 levels', shape: [2, 9, 9, 24], filter: 3, stride: 2, pad: 'valid', ties: true },
+  ];
+  /** Values rounded to -1.5, -0.5, 0.5, 1.5 (no zero, so that every output has a gradient): windows with equal maxima, all-negative windows. */
+  const tied = (data: Float32Array) => data.map((v) => Math.max(-1.5, Math.min(1.5, Math.round(v) + 0.5)));
+  const pooled = (c: PoolCase) => (x: tf.Tensor) => {
+    const y = tf.maxPool(x as tf.Tensor4D, c.filter, c.stride, c.pad);
+    // Distinct weights per output, so that a gradient sent to the wrong tap shows.
+    return y.mul(tf.range(1, 1 + y.size).div(y.size).reshape(y.shape));
+  };
+  for (const c of pools) {
+    it(`max pooling's gradient, ${c.name}: agrees with cpu, its MaxPoolGrad native`, async () => {
+      const data = randn(c.shape, 980);
+      const inputs = [{ shape: c.shape, data: c.ties ? tied(data) : data }];
+      const before = nativeKernelCalls();
+      const wasm = await onBackend('wasm', pooled(c), inputs);
+      const ran = callsSince(before, 'MaxPoolGrad');
+      assert.ok(ran.native > 0 && ran.fallback === 0, `MaxPoolGrad ran ${JSON.stringify(ran)}`);
+      const cpu = await onBackend('cpu', pooled(c), inputs);
+      wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-4, `${i === 0 ? 'output' : 'gradient'}: relative error ${relErr(w, cpu[i])}`));
+    });
+  }
+
+  it('MaxPoolGrad gives aelab\'s JS kernel\'s values bit for bit (ties, overlapping windows, a NaN or absent maximum)', () => {
+    const run = (): Float32Array[] => pools.map((c, k) => tf.tidy(() => {
+      const x = tf.tensor4d(tied(randn(c.shape, 990 + k)), c.shape as [number, number, number, number]);
+      const pooledX = tf.maxPool(x, c.filter, c.stride, c.pad);
+      const yData = Float32Array.from(pooledX.dataSync());
+      yData[0] = NaN; // no tap equals NaN: no gradient
+      yData[yData.length - 1] = 7; // nor 7
+      const y = tf.tensor(yData, pooledX.shape);
+      const dy = tf.tensor(randn(y.shape, 995 + k), y.shape);
+      const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
+      return (tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor).dataSync() as Float32Array;
+    }));
+    const before = nativeKernelCalls();
+    const native = run();
+    assert.deepEqual(callsSince(before, 'MaxPoolGrad'), { native: pools.length, fallback: 0 });
+    unregisterNativeKernels();
+    let js: Float32Array[];
+    try {
+      js = run();
+    } finally {
+      registerNativeKernels();
+    }
+    assert.deepEqual(callsSince(before, 'MaxPoolGrad'), { native: pools.length, fallback: 0 });
+    pools.forEach((c, k) => assert.deepEqual(native[k], js[k], c.name));
+  });
+
+  it('MaxPoolGrad leaves int32 tensors to the kernel before it (which throws its own message)', () => {
+    const before = nativeKernelCalls();
+    tf.tidy(() => {
+      const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1], 'int32');
+      const y = tf.tensor4d([4], [1, 1, 1, 1], 'int32');
+      assert.throws(() => tf.engine().runKernel('MaxPoolGrad', { dy: y, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }), /expected float32/);
+    });
+    assert.deepEqual(callsSince(before, 'MaxPoolGrad'), { native: 0, fallback: 1 });
   });
 
   it('tiles int32 tensors natively and leaves bool ones to the wasm kernel', () => {

@@ -33,6 +33,9 @@
  *     output element's source index in a scalar loop; tfjs's batch-norm gradient tiles the
  *     per-channel scale to the whole activation, which made it most of a batch-norm conv
  *     model's step);
+ *   - `MaxPoolGrad` (NHWC, float32): each window's gradient to its first maximum, 8 channels
+ *     at a time, in parallel over batch items (aelab's JS kernel in wasm-conv.ts, a scalar
+ *     loop, took about 5.5 of the 24 ms of a training step of the pooling conv AE, batch 64);
  *   - `Identity`, same-dtype `Cast`: no copy (see `shareKernel`);
  * and two fused operations for callers to opt into: `NativeAdam`, a per-variable Adam update
  * (tfjs's Adam runs about a dozen kernels per variable per step), and `bceWithLogits`, the
@@ -92,6 +95,10 @@ interface Addon {
   binary(heap: ArrayBuffer, op: number, aOff: number, bOff: number, outOff: number, n: number, bLen: number): void;
   stepRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number, relu: number): void;
   pad(heap: ArrayBuffer, srcOff: number, dstOff: number, dims: number[], before: number[], after: number[], fillValue: number): void;
+  maxPoolGrad(
+    heap: ArrayBuffer, xOff: number, yOff: number, dyOff: number, dxOff: number, batch: number, inH: number, inW: number, c: number,
+    outH: number, outW: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
   setThreads(n: number): void;
   info(): { avx2: boolean; threads: number; abi: number };
 }
@@ -106,7 +113,7 @@ interface WasmBackend extends tf.KernelBackend {
 }
 
 /** Protocol version between this file and the addon; a stale build with another one is not used. */
-const ABI = 10;
+const ABI = 11;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Where node-gyp puts the addon (relative to the package root). */
 export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
@@ -773,6 +780,48 @@ function conv2DBackpropInputKernel(previous: KernelFn): KernelFn {
 }
 
 /**
+ * `MaxPoolGrad` (NHWC, float32, no dilation): dx is zero but for each output's dy added at the
+ * first tap of its window (rows, then columns, clipped to the input) whose value equals the
+ * pooled output, the rule of the cpu backend and of aelab's JS kernel (wasm-conv.ts, which
+ * this replaces and falls back to), with the same sums in the same order: the same values.
+ * Native code searches 8 channels at a time, in parallel over batch items.
+ */
+function maxPoolGradKernel(previous: KernelFn): KernelFn {
+  return (args) => {
+    const { dy, input, output } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = args.attrs as {
+      filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil'; dilations?: number | [number, number];
+    };
+    const dilations = attrs.dilations ?? 1;
+    let info: tf.backend_util.Conv2DInfo | null = null;
+    if (dy && input && output && input.shape.length === 4 && (Array.isArray(dilations) ? dilations.every((d) => d === 1) : dilations === 1)) {
+      try {
+        info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+      } catch {
+        info = null; // the previous kernel throws tfjs's message
+      }
+    }
+    if (!info || dy!.dtype !== 'float32' || input!.dtype !== 'float32' || output!.dtype !== 'float32'
+      || !tf.util.arraysEqual(dy!.shape, info.outShape) || !tf.util.arraysEqual(output!.shape, info.outShape)
+      || info.padInfo.top < 0 || info.padInfo.left < 0) {
+      count('MaxPoolGrad', false);
+      return previous(args);
+    }
+    count('MaxPoolGrad', true);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(input!.shape, 'float32');
+    if (prod(input!.shape) === 0) return out;
+    (addon as Addon).maxPoolGrad(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, input!), offsetOf(backend, output!), offsetOf(backend, dy!), offsetOf(backend, out),
+      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+    );
+    return out;
+  };
+}
+
+/**
  * `Identity` (and a `Cast` to the same dtype) without a copy, as the cpu and webgl backends
  * do: the output shares the input's data. The wasm backend copies, and tfjs clones every
  * tensor it saves for the backward pass, so a training step of the seeds' AE copied about
@@ -808,6 +857,7 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   Slice: sliceKernel,
   PadV2: padKernel,
   Tile: tileKernel,
+  MaxPoolGrad: maxPoolGradKernel,
   Add: (p) => binaryKernel('Add', p),
   Sub: (p) => binaryKernel('Sub', p),
   Multiply: (p) => binaryKernel('Multiply', p),

@@ -365,7 +365,8 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
  * dx of max pooling: each window's gradient goes to its first maximum (taps in row-major
  * order), as on the cpu backend. The forward output gives each window's maximum, so finding
  * it is one equality test per tap (tracking a running maximum instead costs a third more:
- * its comparisons are as unpredictable as the data).
+ * its comparisons are as unpredictable as the data). With the native kernels built,
+ * native.ts registers theirs on top of this one, which stays their fallback.
  */
 function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { dy, input, output } = inputs;

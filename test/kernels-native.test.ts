@@ -495,23 +495,6 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     onCpu.forEach((c, i) => assert.deepEqual(c, cpu[i]));
   });
 
-  it('LeakyRelu\'s gradient runs as native Step and Multiply, with tfjs\'s values (where(x > 0, dy, alpha dy))', async () => {
-    const shape = [128, 400];
-    const data = randn(shape, 950);
-    data[0] = 0; // x = 0 takes the alpha side in both
-    const inputs = [{ shape, data }];
-    const before = nativeKernelCalls();
-    const wasm = await onBackend('wasm', (x) => tf.leakyRelu(x, 0.01), inputs);
-    assert.ok(callsSince(before, 'Step').native > 0, `Step ran ${JSON.stringify(callsSince(before, 'Step'))}`);
-    // The reference by hand: y = x > 0 ? x : alpha x, and d(sum y^2)/dx = 2 y (x > 0 ? 1 : alpha).
-    const alpha = Math.fround(0.01);
-    const y = data.map((x) => (x > 0 ? x : Math.fround(alpha * x)));
-    const dx = data.map((x, i) => Math.fround(2 * y[i]) * (x > 0 ? 1 : alpha));
-    assert.ok(relErr(wasm[0], y) <= 1e-6, `output: relative error ${relErr(wasm[0], y)}`);
-    assert.ok(relErr(wasm[1], dx) <= 1e-6, `gradient: relative error ${relErr(wasm[1], dx)}`);
-    assert.equal(wasm[1][0], 0);
-  });
-
   it('element-wise kernels keep NaN as tfjs does, and leave int32 to the wasm kernels', () => {
     const x = tf.tensor1d([NaN, -1, 0, 2, NaN, -3, 4, 5, -6, NaN]);
     assert.deepEqual(Array.from(tf.step(x, 0.5).dataSync()), [NaN, 0.5, 0.5, 1, NaN, 0.5, 1, 1, 0.5, NaN]);

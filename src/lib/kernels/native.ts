@@ -929,35 +929,6 @@ function registerBce(): void {
   });
 }
 
-/** tfjs's own LeakyRelu gradient, kept while ours is registered. */
-let tfjsLeakyReluGradient: tf.GradConfig | undefined;
-
-/**
- * LeakyRelu's gradient as `dy * step(x, alpha)`: two native kernels. tfjs's own is
- * `where(x > 0, dy, dy * alpha)`, whose broadcast `Greater` and `Select` run as slow scalar
- * wasm loops (about 2 ms of a 784-400-20 AE step with LeakyReLU hidden layers, a fifth more
- * per epoch than ReLU). The values are the same bit for bit (dy * 1 and dy * alpha), except
- * that a NaN input gives a NaN gradient here instead of dy * alpha.
- */
-function registerLeakyReluGradient(): void {
-  if (tfjsLeakyReluGradient) return;
-  tfjsLeakyReluGradient = tf.getGradient('LeakyRelu');
-  tf.registerGradient({
-    kernelName: 'LeakyRelu',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const { alpha } = attrs as unknown as { alpha: number };
-      return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
-    },
-  });
-}
-
-function unregisterLeakyReluGradient(): void {
-  if (tfjsLeakyReluGradient) tf.registerGradient(tfjsLeakyReluGradient);
-  tfjsLeakyReluGradient = undefined;
-}
-
 /** What `registerNativeKernels` replaced, to put back. */
 const replaced = new Map<string, tf.KernelConfig>();
 
@@ -985,10 +956,7 @@ export function registerNativeKernels(): NativeKernelsStatus {
         ...(previous.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
       });
     }
-    if (replaced.size > 0) {
-      registerBce();
-      registerLeakyReluGradient();
-    }
+    if (replaced.size > 0) registerBce();
   }
   return nativeKernelsStatus();
 }
@@ -998,7 +966,6 @@ export function unregisterNativeKernels(): void {
   if (replaced.size > 0) {
     tf.unregisterKernel(BCE, 'wasm');
     tf.unregisterKernel(BCE_GRAD, 'wasm');
-    unregisterLeakyReluGradient();
   }
   for (const [name, config] of replaced) {
     tf.unregisterKernel(name, 'wasm');

@@ -266,6 +266,34 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// Reads a 2-D window geometry from arguments first .. first + 11 (batch, inH, inW, channels,
+// outH, outW, fh, fw, sh, sw, top, left; fh..sw default to 1) into p, a Col2Im or a
+// MaxPoolGrad (their channel field given as Ch). False when an argument is bad or a value
+// passes 2^31 (then a has failed).
+template <class P, int64_t P::*Ch>
+bool read_window(Args& a, int first, P& p) {
+  p.batch = a.integer(first);
+  p.inH = a.integer(first + 1);
+  p.inW = a.integer(first + 2);
+  p.*Ch = a.integer(first + 3);
+  p.outH = a.integer(first + 4);
+  p.outW = a.integer(first + 5);
+  p.fh = a.integer(first + 6, 1);
+  p.fw = a.integer(first + 7, 1);
+  p.sh = a.integer(first + 8, 1);
+  p.sw = a.integer(first + 9, 1);
+  p.top = a.integer(first + 10);
+  p.left = a.integer(first + 11);
+  if (a.failed) return false;
+  const int64_t big = int64_t(1) << 31;
+  if (p.batch > big || p.inH > big || p.inW > big || p.*Ch > big || p.outH > big || p.outW > big || p.fh > big || p.fw > big
+      || p.sh > big || p.sw > big || p.top > big || p.left > big) {
+    a.fail("dimensions too large");
+    return false;
+  }
+  return true;
+}
+
 // col2im(heap, colsOff, dxOff, batch, inH, inW, ic, outH, outW, fh, fw, sh, sw, top, left)
 napi_value Col2Im(napi_env env, napi_callback_info info) {
   Args a(env, info, "col2im", 15);
@@ -273,24 +301,7 @@ napi_value Col2Im(napi_env env, napi_callback_info info) {
   a.loadHeap(0);
   const int64_t colsOff = a.integer(1), dxOff = a.integer(2);
   aelab::Col2Im p{};
-  p.batch = a.integer(3);
-  p.inH = a.integer(4);
-  p.inW = a.integer(5);
-  p.ic = a.integer(6);
-  p.outH = a.integer(7);
-  p.outW = a.integer(8);
-  p.fh = a.integer(9, 1);
-  p.fw = a.integer(10, 1);
-  p.sh = a.integer(11, 1);
-  p.sw = a.integer(12, 1);
-  p.top = a.integer(13);
-  p.left = a.integer(14);
-  if (a.failed) return nullptr;
-  const int64_t big = int64_t(1) << 31;
-  if (p.batch > big || p.inH > big || p.inW > big || p.ic > big || p.outH > big || p.outW > big || p.fh > big || p.fw > big
-      || p.sh > big || p.sw > big || p.top > big || p.left > big) {
-    return a.fail("dimensions too large"), nullptr;
-  }
+  if (!read_window<aelab::Col2Im, &aelab::Col2Im::ic>(a, 3, p)) return nullptr;
   const float* cols = a.floats(colsOff, p.batch * p.outH * p.outW * p.fh * p.fw * p.ic, "cols");
   float* dx = a.floats(dxOff, p.batch * p.inH * p.inW * p.ic, "dx");
   if (a.failed) return nullptr;
@@ -307,24 +318,7 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   a.loadHeap(0);
   const int64_t xOff = a.integer(1), yOff = a.integer(2), dyOff = a.integer(3), dxOff = a.integer(4);
   aelab::MaxPoolGrad p{};
-  p.batch = a.integer(5);
-  p.inH = a.integer(6);
-  p.inW = a.integer(7);
-  p.c = a.integer(8);
-  p.outH = a.integer(9);
-  p.outW = a.integer(10);
-  p.fh = a.integer(11, 1);
-  p.fw = a.integer(12, 1);
-  p.sh = a.integer(13, 1);
-  p.sw = a.integer(14, 1);
-  p.top = a.integer(15);
-  p.left = a.integer(16);
-  if (a.failed) return nullptr;
-  const int64_t big = int64_t(1) << 31;
-  if (p.batch > big || p.inH > big || p.inW > big || p.c > big || p.outH > big || p.outW > big || p.fh > big || p.fw > big
-      || p.sh > big || p.sw > big || p.top > big || p.left > big) {
-    return a.fail("dimensions too large"), nullptr;
-  }
+  if (!read_window<aelab::MaxPoolGrad, &aelab::MaxPoolGrad::c>(a, 5, p)) return nullptr;
   // Sizes in elements, each checked against the heap below (which is far below 2^40).
   const double xd = static_cast<double>(p.batch) * p.inH * p.inW * p.c, yd = static_cast<double>(p.batch) * p.outH * p.outW * p.c;
   if (xd > 1e12 || yd > 1e12) return a.fail("dimensions too large"), nullptr;

@@ -13,6 +13,8 @@ import {
   unregisterNativeKernels,
 } from '../src/lib/kernels/native';
 import { onBackend, randn, relErr } from './kernel-check';
+import { initBackend } from '../src/lib/backend';
+import { toDataFrame } from '../src/lib/analysis/table';
 
 /** Native and fallback calls of `name` since `before`. */
 function callsSince(before: ReturnType<typeof nativeKernelCalls>, name: string) {
@@ -493,6 +495,37 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     // On cpu the function is the formula itself.
     const onCpu = await onBackend('cpu', (l, t) => bceWithLogits(l, t), inputs);
     onCpu.forEach((c, i) => assert.deepEqual(c, cpu[i]));
+  });
+
+  it('LeakyRelu\'s gradient runs as native Step and Multiply, with tfjs\'s values, and survives a second tfjs registering its own', async () => {
+    const shape = [128, 400];
+    const data = randn(shape, 950);
+    data[0] = 0; // x = 0 takes the alpha side in both
+    const inputs = [{ shape, data }];
+    // The reference by hand: y = x > 0 ? x : alpha x, and d(sum y^2)/dx = 2 y (x > 0 ? 1 : alpha).
+    const alpha = Math.fround(0.01);
+    const y = data.map((x) => (x > 0 ? x : Math.fround(alpha * x)));
+    const dx = data.map((x, i) => Math.fround(2 * y[i]) * (x > 0 ? 1 : alpha));
+    const check = async (when: string) => {
+      const before = nativeKernelCalls();
+      const wasm = await onBackend('wasm', (x) => tf.leakyRelu(x, 0.01), inputs);
+      assert.ok(callsSince(before, 'Step').native > 0, `${when}: Step ran ${JSON.stringify(callsSince(before, 'Step'))}`);
+      assert.ok(relErr(wasm[0], y) <= 1e-6, `${when}: output: relative error ${relErr(wasm[0], y)}`);
+      assert.ok(relErr(wasm[1], dx) <= 1e-6, `${when}: gradient: relative error ${relErr(wasm[1], dx)}`);
+      assert.equal(wasm[1][0], 0);
+    };
+    await check('registered');
+    // danfojs-node loads a second copy of tfjs, which registers the stock gradients again in
+    // tfjs's global registry. aelab's danfojs loader puts ours back...
+    toDataFrame([{ a: 1 }]);
+    await check('after a DataFrame');
+    // ...and so does initBackend (every fit calls it), after anything else replaced it.
+    const ours = tf.getGradient('LeakyRelu')!;
+    tf.registerGradient({ ...ours, gradFunc: (dy) => ({ x: () => tf.mul(dy as tf.Tensor, 1) }) });
+    assert.notEqual(tf.getGradient('LeakyRelu'), ours);
+    await initBackend();
+    assert.equal(tf.getGradient('LeakyRelu'), ours);
+    await check('after initBackend');
   });
 
   it('element-wise kernels keep NaN as tfjs does, and leave int32 to the wasm kernels', () => {

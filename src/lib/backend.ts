@@ -78,7 +78,12 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const forced = options.backend
     ? { name: parseName(options.backend, 'the backend option'), source: 'the backend option' }
     : envBackend();
-  if (current && (forced === undefined || forced.name === current.name)) return current;
+  if (current && (forced === undefined || forced.name === current.name)) {
+    // Cheap, and every training entry point comes through here: puts aelab's gradients back
+    // if a second copy of tfjs (danfojs-node loaded by the user) registered its own over them.
+    if (current.name === 'wasm') (require('./kernels/native') as typeof import('./kernels/native')).reassertNativeGradients();
+    return current;
+  }
   if (pending && forced === undefined) return pending;
   pending = select(forced).then(
     (info) => {

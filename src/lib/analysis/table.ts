@@ -7,6 +7,7 @@
 // Type-only: erased from the output, so importing the analysis module never loads danfojs.
 import type * as Danfo from 'danfojs-node';
 import { ArgumentError } from '../errors';
+import { loadDanfo } from '../danfo';
 
 /** A danfojs DataFrame (danfojs-node's class). */
 export type DataFrame = InstanceType<typeof Danfo.DataFrame>;
@@ -41,10 +42,4 @@ export function toDataFrame(rows: readonly object[]): DataFrame {
 export function withFrame<T extends { rows: object[] }>(result: T): T & { frame(): DataFrame } {
   Object.defineProperty(result, 'frame', { value: () => toDataFrame(result.rows), enumerable: false, configurable: true });
   return result as T & { frame(): DataFrame };
-}
-
-/** danfojs-node, loaded once on demand. */
-function loadDanfo(): typeof Danfo {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('danfojs-node') as typeof Danfo;
 }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 // Type-only: erased from the output; danfojs is loaded only when a table is asked for.
 import type * as Danfo from 'danfojs-node';
 import { initBackend } from '../backend';
+import { loadDanfo } from '../danfo';
 import { ArgumentError, checkInteger } from '../errors';
 import { Rng } from '../random';
 import { Dataset, datasetSize, disposeDataset, labelsOf, selectRows } from '../data/dataset';
@@ -232,9 +233,7 @@ export async function semiSupervisedStudy(options: SemiSupervisedOptions = {}): 
     });
     let dataFrame: Danfo.DataFrame | undefined;
     if (options.dataFrame !== false) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const dfd = require('danfojs-node') as typeof Danfo;
-      dataFrame = new dfd.DataFrame(table);
+      dataFrame = new (loadDanfo().DataFrame)(table);
     }
     const chart = lineChart(
       counts.flatMap((n) => methods.map((m) => ({ labels: n, testAccuracy: mean(runs(n, m)), method: m }))),

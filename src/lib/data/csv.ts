@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 // Type-only: erased from the output, so importing aelab never loads danfojs (see loadDanfo).
 import type * as Danfo from 'danfojs-node';
 import { ArgumentError, DataFormatError } from '../errors';
+import { loadDanfo } from '../danfo';
 import { Dataset, SplitOptions, Splits, hostData, splitDataset } from './dataset';
 
 /**
@@ -285,12 +286,6 @@ export class Standardizer {
 }
 
 // ---------------------------------------------------------------------------------------
-
-/** danfojs-node takes one to two seconds to load, so only loadCsv pulls it in. */
-function loadDanfo(): typeof Danfo {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('danfojs-node') as typeof Danfo;
-}
 
 function checkOptions(options: CsvLoadOptions): void {
   if (typeof options !== 'object' || options === null) {

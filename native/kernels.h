@@ -93,7 +93,8 @@ struct Conv {
 // Direct convolutions, without an im2col copy: register tiles whose rows read the input
 // where it lies. Forward and filter gradient need every tap inside x (top = left = 0,
 // (outH-1)*sh + fh <= inH, (outW-1)*sw + fw <= inW, fh <= 64); the input gradient takes
-// any padding (taps outside dx skipped) with fh*fw <= 64.
+// any padding (taps outside dx skipped) with fh*fw <= 64. One output channel (oc = 1) has its
+// own forward and filter-gradient kernels: dot products along the filter rows.
 // y = act(conv(x, w) + bias) (bias: nullptr, one value, or oc values).
 void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, const float* bias, int64_t biasLen, int act, float alpha);
 // dw[i, j, c, o] = sum over (b, oh, ow) of x[b, oh*sh + i, ow*sw + j, c] * dy[b, oh, ow, o].

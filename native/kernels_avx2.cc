@@ -1381,11 +1381,167 @@ void conv_filter_chunk(void* ctx, int64_t c) {
   }
 }
 
+
+// ---- one output channel (a decoder's last convolution to a grey image) ----
+//
+// With oc = 1 the 6x16 tile above would fill one of its 16 columns. Here each output pixel is
+// a dot product of fh contiguous input rows (fw*ic values each, NHWC) with the filter's rows,
+// vectorised along those rows: the forward pass takes 8 pixels at a time and reduces their 8
+// accumulators into one vector (then bias and activation as for any tile); the filter gradient
+// adds dy[pixel] * row to up to 6 vectors of a filter row kept in registers.
+
+// The sums of the 8 lanes of a0..a7, as one vector (lane r: the sum of ar).
+inline __m256 hsum8(const __m256* a) {
+  const __m256 t0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+  const __m256 t1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+  return _mm256_add_ps(_mm256_permute2f128_ps(t0, t1, 0x20), _mm256_permute2f128_ps(t0, t1, 0x31));
+}
+
+struct ConvFwd1Task {
+  const float* x;
+  const float* w;  // [fh][Lpad], zero past L
+  float* y;
+  Conv p;
+  const float* bias;
+  int act;
+  float alpha;
+  int64_t L, Lpad, M, rowsPer;
+};
+
+void conv_fwd1_chunk(void* ctx, int64_t c) {
+  const ConvFwd1Task& t = *static_cast<ConvFwd1Task*>(ctx);
+  const Conv& p = t.p;
+  const int64_t r0 = c * t.rowsPer, r1 = std::min(t.M, r0 + t.rowsPer);
+  const int64_t plane = p.outH * p.outW, inRow = p.inW * p.ic, nv = t.Lpad / 8;
+  const bool tail = t.L % 8 != 0;
+  const __m256i tailMask = col_mask(t.L % 8, 0);
+  const __m256 va = _mm256_set1_ps(t.alpha), vb = _mm256_set1_ps(t.bias ? t.bias[0] : 0.0f);
+  for (int64_t i0 = r0; i0 < r1; i0 += 8) {
+    const int64_t mr = std::min<int64_t>(8, r1 - i0);
+    const float* base[8];
+    int64_t n = i0 / plane, oh = (i0 % plane) / p.outW, ow = i0 % p.outW;
+    for (int r = 0; r < 8; r++) {
+      if (r > 0 && r < mr && ++ow == p.outW) {
+        ow = 0;
+        if (++oh == p.outH) {
+          oh = 0;
+          n++;
+        }
+      }
+      base[r] = t.x + ((n * p.inH + oh * p.sh) * p.inW + ow * p.sw) * p.ic;  // rows past mr repeat the last pixel
+    }
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t s = 0; s < p.fh; s++) {
+      const float* ws = t.w + s * t.Lpad;
+      const int64_t rowOff = s * inRow;
+      for (int64_t v = 0; v < nv; v++) {
+        const __m256 wv = _mm256_load_ps(ws + v * 8);
+        const int64_t q = rowOff + v * 8;
+        if (tail && v == nv - 1) {
+          for (int r = 0; r < 8; r++) acc[r] = _mm256_fmadd_ps(_mm256_maskload_ps(base[r] + q, tailMask), wv, acc[r]);
+        } else {
+          for (int r = 0; r < 8; r++) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(base[r] + q), wv, acc[r]);
+        }
+      }
+    }
+    __m256 out = _mm256_add_ps(hsum8(acc), vb);
+    if (t.act != kLinear) out = act256(out, t.act, va);
+    if (mr == 8) _mm256_storeu_ps(t.y + i0, out);
+    else _mm256_maskstore_ps(t.y + i0, col_mask(mr, 0), out);
+  }
+}
+
+struct ConvFilter1Task {
+  const float* x;
+  const float* dy;
+  float* partial;  // chunks x [fh][Lpad]
+  Conv p;
+  int64_t L, Lpad, imagesPer;
+};
+
+// acc[0..NV) (+)= dy[pixel] * the NV vectors of filter row s at each output pixel of image n;
+// the last vector masked when `tail`.
+template <int NV>
+inline void filter1_row(const ConvFilter1Task& t, int64_t n, int64_t s, int64_t q0, bool tail, __m256i tailMask, float* out) {
+  const Conv& p = t.p;
+  __m256 acc[NV];
+  for (int v = 0; v < NV; v++) acc[v] = _mm256_load_ps(out + v * 8);
+  const float* d = t.dy + n * p.outH * p.outW;
+  const int64_t xStep = p.sw * p.ic;
+  for (int64_t oh = 0; oh < p.outH; oh++) {
+    const float* xp = t.x + ((n * p.inH + oh * p.sh + s) * p.inW) * p.ic + q0;
+    for (int64_t ow = 0; ow < p.outW; ow++, xp += xStep) {
+      const __m256 dv = _mm256_broadcast_ss(d++);
+      for (int v = 0; v < NV - 1; v++) acc[v] = _mm256_fmadd_ps(dv, _mm256_loadu_ps(xp + v * 8), acc[v]);
+      const __m256 last = tail ? _mm256_maskload_ps(xp + (NV - 1) * 8, tailMask) : _mm256_loadu_ps(xp + (NV - 1) * 8);
+      acc[NV - 1] = _mm256_fmadd_ps(dv, last, acc[NV - 1]);
+    }
+  }
+  for (int v = 0; v < NV; v++) _mm256_store_ps(out + v * 8, acc[v]);
+}
+
+void conv_filter1_chunk(void* ctx, int64_t c) {
+  const ConvFilter1Task& t = *static_cast<ConvFilter1Task*>(ctx);
+  const Conv& p = t.p;
+  float* part = t.partial + c * p.fh * t.Lpad;
+  std::memset(part, 0, p.fh * t.Lpad * sizeof(float));
+  const int64_t n0 = c * t.imagesPer, n1 = std::min(p.batch, n0 + t.imagesPer), nv = t.Lpad / 8;
+  const __m256i tailMask = col_mask(t.L % 8, 0);
+  for (int64_t n = n0; n < n1; n++)
+    for (int64_t s = 0; s < p.fh; s++)
+      for (int64_t v0 = 0; v0 < nv; v0 += 6) {
+        const int64_t k = std::min<int64_t>(6, nv - v0);
+        const bool tail = t.L % 8 != 0 && v0 + k == nv;
+        float* out = part + s * t.Lpad + v0 * 8;
+        switch (k) {
+          case 1: filter1_row<1>(t, n, s, v0 * 8, tail, tailMask, out); break;
+          case 2: filter1_row<2>(t, n, s, v0 * 8, tail, tailMask, out); break;
+          case 3: filter1_row<3>(t, n, s, v0 * 8, tail, tailMask, out); break;
+          case 4: filter1_row<4>(t, n, s, v0 * 8, tail, tailMask, out); break;
+          case 5: filter1_row<5>(t, n, s, v0 * 8, tail, tailMask, out); break;
+          default: filter1_row<6>(t, n, s, v0 * 8, tail, tailMask, out); break;
+        }
+      }
+}
+
+void conv2d_forward_oc1(const float* x, const float* w, float* y, const Conv& p, const float* bias, int act, float alpha) {
+  const int64_t M = p.batch * p.outH * p.outW, L = p.fw * p.ic, Lpad = (L + 7) / 8 * 8;
+  float* wp = convPack.get(p.fh * Lpad);
+  for (int64_t s = 0; s < p.fh; s++)
+    for (int64_t q = 0; q < Lpad; q++) wp[s * Lpad + q] = q < L ? w[s * L + q] : 0.0f;
+  const int nt = pool_threads();
+  const int64_t want = (M + 16 * nt - 1) / (16 * nt);
+  const int64_t rowsPer = std::max<int64_t>(64, (want + 7) / 8 * 8);
+  ConvFwd1Task t{x, wp, y, p, bias, act, alpha, L, Lpad, M, rowsPer};
+  const int64_t chunks = (M + rowsPer - 1) / rowsPer;
+  if (chunks == 1) conv_fwd1_chunk(&t, 0);
+  else pool_run(conv_fwd1_chunk, &t, chunks);
+}
+
+void conv2d_filter_grad_oc1(const float* x, const float* dy, float* dw, const Conv& p) {
+  const int64_t L = p.fw * p.ic, Lpad = (L + 7) / 8 * 8;
+  const int nt = pool_threads();
+  const int64_t chunks0 = std::min<int64_t>(p.batch, nt <= 1 ? 1 : 4 * nt);
+  const int64_t imagesPer = (p.batch + chunks0 - 1) / chunks0, chunks = (p.batch + imagesPer - 1) / imagesPer;
+  float* partial = convPartial.get(chunks * p.fh * Lpad);
+  ConvFilter1Task t{x, dy, partial, p, L, Lpad, imagesPer};
+  if (chunks == 1) conv_filter1_chunk(&t, 0);
+  else pool_run(conv_filter1_chunk, &t, chunks);
+  for (int64_t s = 0; s < p.fh; s++)
+    for (int64_t q = 0; q < L; q++) {
+      float sum = 0;
+      for (int64_t k = 0; k < chunks; k++) sum += partial[(k * p.fh + s) * Lpad + q];
+      dw[s * L + q] = sum;
+    }
+}
+
 }  // namespace
 
 void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, const float* bias, int64_t biasLen, int act, float alpha) {
   const int64_t M = p.batch * p.outH * p.outW, K = p.fh * p.fw * p.ic, tiles = (p.oc + 15) / 16;
   if (M <= 0 || p.oc <= 0) return;
+  if (p.oc == 1) return conv2d_forward_oc1(x, w, y, p, biasLen > 0 ? bias : nullptr, act, alpha);
   // The filter [K, oc] in panels of 16 columns, zero-padded.
   float* packed = convPack.get(tiles * K * 16);
   for (int64_t ot = 0; ot < tiles; ot++)
@@ -1456,6 +1612,7 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& 
     std::memset(dw, 0, K * p.oc * sizeof(float));
     return;
   }
+  if (p.oc == 1) return conv2d_filter_grad_oc1(x, dy, dw, p);
   std::vector<int64_t> offs(kPad);
   int64_t* off = offs.data();
   for (int64_t k = 0; k < kPad; k++) {

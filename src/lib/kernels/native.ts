@@ -13,10 +13,12 @@
  *     the bias + linear/relu/relu6/leakyrelu/sigmoid/elu epilogue fused;
  *   - `Conv2D`, `FusedConv2D` (NHWC, no dilation) and `Conv2DBackpropFilter`: a direct
  *     convolution (the sgemm's register tile reading the input where it lies, no im2col
- *     copy; 2.5-3.5x faster at seed 004's shapes) when no tap falls in the padding, as in
- *     layers.ts's explicit `zeroPadding2d` + `'valid'` convolutions; otherwise im2col + that
- *     sgemm, bias and activation fused (the stock kernel is XNNPACK on one thread), the
- *     filter gradient reading the im2col transposed. `Conv2DBackpropInput`: a direct
+ *     copy; 2.5-3.5x faster at seed 004's shapes), on a zero-padded copy of the input when
+ *     taps fall in the padding (a 'same' convolution), with its own kernels for one output
+ *     channel (a decoder's last convolution, where the tile would fill one column of 16);
+ *     `AELAB_NATIVE_CONV_DIRECT=0`: im2col + that sgemm, bias and activation fused (the stock
+ *     kernel is XNNPACK on one thread), the filter gradient reading the im2col transposed.
+ *     `Conv2DBackpropInput`: a direct
  *     transposed convolution for 8 input channels or more, else one sgemm (`dy . W^T`) and
  *     a parallel col2im (`AELAB_NATIVE_CONV_INPUT=0`: the wasm one). `AELAB_NATIVE_CONV_DIRECT=0`
  *     turns the direct convolutions off (benchmarks);
@@ -569,11 +571,16 @@ function convKernel(name: 'Conv2D' | 'FusedConv2D', previous: KernelFn): KernelF
     const direct = directConv(info);
     count(`${name}:direct`, direct);
     if (direct) {
-      (addon as Addon).conv(
-        backend.wasm.HEAPU8.buffer as ArrayBuffer, CONV_FORWARD, offsetOf(backend, x!), offsetOf(backend, filter!), offsetOf(backend, out),
-        b, info.inHeight, info.inWidth, ic, oh, ow, oc, fh, fw, info.strideHeight, info.strideWidth, 0, 0,
-        bias ? offsetOf(backend, bias) : -1, bias ? prod(bias.shape) : 0, act, attrs.leakyreluAlpha ?? 0.2,
-      );
+      const padded = padForDirect(backend, x!, info);
+      try {
+        (addon as Addon).conv(
+          backend.wasm.HEAPU8.buffer as ArrayBuffer, CONV_FORWARD, offsetOf(backend, padded.x), offsetOf(backend, filter!), offsetOf(backend, out),
+          b, padded.inH, padded.inW, ic, oh, ow, oc, fh, fw, info.strideHeight, info.strideWidth, 0, 0,
+          bias ? offsetOf(backend, bias) : -1, bias ? prod(bias.shape) : 0, act, attrs.leakyreluAlpha ?? 0.2,
+        );
+      } finally {
+        if (padded.owned) backend.disposeData(padded.x.dataId);
+      }
       return out;
     }
     const cols = im2col(backend, x!, info);
@@ -603,14 +610,32 @@ function directEnabled(): boolean {
 
 /**
  * Whether a convolution (forward or filter gradient) can run as the addon's direct kernel:
- * every tap of every output pixel inside `x` (no padding: the explicit `zeroPadding2d` +
- * `'valid'` convolutions of layers.ts), filters of at most 64 rows.
+ * filters of at most 64 rows, no dilation. The direct kernel needs every tap of every output
+ * pixel inside its input; a padded convolution gets a zero-padded copy first (`padForDirect`).
  */
 function directConv(info: tf.backend_util.Conv2DInfo): boolean {
-  return directEnabled() && info.padInfo.top === 0 && info.padInfo.left === 0 && info.filterHeight <= 64
-    && (info.outHeight - 1) * info.strideHeight + info.filterHeight <= info.inHeight
-    && (info.outWidth - 1) * info.strideWidth + info.filterWidth <= info.inWidth
-    && info.dilationHeight === 1 && info.dilationWidth === 1;
+  return directEnabled() && info.filterHeight <= 64 && info.dilationHeight === 1 && info.dilationWidth === 1
+    && info.padInfo.top >= 0 && info.padInfo.left >= 0;
+}
+
+/**
+ * `x` as the direct kernels need it: itself when every tap of every output pixel lies inside
+ * it, else a zero-padded copy (`owned`, for the caller to free) with `top`/`left` rows and
+ * columns before and as many after as the last taps reach. The padded copy is about the size
+ * of `x`, where im2col's patch matrix is fh*fw times it; the direct kernels on it ran a 3x3
+ * 'same' convolution about twice as fast as im2col + sgemm.
+ */
+function padForDirect(backend: WasmBackend, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): { x: tf.TensorInfo; inH: number; inW: number; owned: boolean } {
+  const { batchSize: b, inHeight: inH, inWidth: inW, inChannels: ic } = info;
+  const { top, left } = info.padInfo;
+  const needH = (info.outHeight - 1) * info.strideHeight + info.filterHeight, needW = (info.outWidth - 1) * info.strideWidth + info.filterWidth;
+  const bottom = Math.max(0, needH - top - inH), right = Math.max(0, needW - left - inW);
+  if (top === 0 && left === 0 && bottom === 0 && right === 0) return { x, inH, inW, owned: false };
+  const h = top + inH + bottom, w = left + inW + right;
+  const out = backend.makeOutput([b, h, w, ic], 'float32');
+  // The channel axis is never padded: merge it into the width (longer rows).
+  (addon as Addon).pad(backend.wasm.HEAPU8.buffer as ArrayBuffer, offsetOf(backend, x), offsetOf(backend, out), [b, inH, inW * ic], [0, top, left * ic], [0, bottom, right * ic], 0);
+  return { x: out, inH: h, inW: w, owned: true };
 }
 
 /**
@@ -681,11 +706,16 @@ function conv2DBackpropFilterKernel(previous: KernelFn): KernelFn {
     const direct = directConv(info);
     count('Conv2DBackpropFilter:direct', direct);
     if (direct) {
-      (addon as Addon).conv(
-        backend.wasm.HEAPU8.buffer as ArrayBuffer, CONV_FILTER, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out),
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, oc,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, 0, 0, -1, 0, 0, 0,
-      );
+      const padded = padForDirect(backend, x, info);
+      try {
+        (addon as Addon).conv(
+          backend.wasm.HEAPU8.buffer as ArrayBuffer, CONV_FILTER, offsetOf(backend, padded.x), offsetOf(backend, dy), offsetOf(backend, out),
+          info.batchSize, padded.inH, padded.inW, info.inChannels, info.outHeight, info.outWidth, oc,
+          info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, 0, 0, -1, 0, 0, 0,
+        );
+      } finally {
+        if (padded.owned) backend.disposeData(padded.x.dataId);
+      }
       return out;
     }
     const cols = im2col(backend, x, info);

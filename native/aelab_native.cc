@@ -465,6 +465,51 @@ napi_value Pad(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// batchNorm(heap, mode, rows, C, eps, xOff, dyOff, meanOff, varOff, gammaOff, betaOff, outOff,
+//           dgammaOff, dbetaOff): batch normalisation of x [rows, C] (kernels.h's batch_norm).
+// Offsets of -1: none (gamma, beta: 1 and 0; dy, dgamma, dbeta outside mode 2). Mode 0 writes
+// mean and var; modes 1 and 2 read them.
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "batchNorm", 14);
+  if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
+  a.loadHeap(0);
+  aelab::BatchNormArgs b{};
+  b.mode = static_cast<int>(a.integer(1));
+  b.rows = a.integer(2);
+  b.C = a.integer(3);
+  b.eps = static_cast<float>(a.num(4));
+  int64_t off[9];
+  for (int i = 0; i < 9; i++) off[i] = a.integer(5 + i, -1);
+  if (!a.failed && b.mode > 2) a.fail("mode must be 0, 1 or 2");
+  if (!a.failed && (b.rows > (int64_t(1) << 31) || b.C > (int64_t(1) << 31))) a.fail("rows and C must be below 2^31");
+  const int64_t n = b.rows * b.C;
+  const bool grad = b.mode == 2;
+  if (off[0] < 0 || off[2] < 0 || off[3] < 0 || off[6] < 0 || (grad && (off[1] < 0 || off[7] < 0 || off[8] < 0))) {
+    a.fail("x, mean, var and out (and, for the gradient, dy, dgamma and dbeta) are required");
+  }
+  b.x = a.floats(off[0], n, "x");
+  if (grad) b.dy = a.floats(off[1], n, "dy");
+  float* mean = a.floats(off[2], b.C, "mean");
+  float* var = a.floats(off[3], b.C, "var");
+  if (off[4] >= 0) b.gamma = a.floats(off[4], b.C, "gamma");
+  if (off[5] >= 0 && !grad) b.beta = a.floats(off[5], b.C, "beta");
+  b.out = a.floats(off[6], n, "out");
+  if (grad) {
+    b.dgamma = a.floats(off[7], b.C, "dgamma");
+    b.dbeta = a.floats(off[8], b.C, "dbeta");
+  }
+  if (a.failed) return nullptr;
+  if (b.mode == 0) {
+    b.meanOut = mean;
+    b.varOut = var;
+  } else {
+    b.mean = mean;
+    b.var = var;
+  }
+  aelab::batch_norm(b);
+  return undefined(env);
+}
+
 // setThreads(n): threads the kernels use, the calling one included (0: hardware threads).
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads", 1);
@@ -482,7 +527,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 11, &v);
+  napi_create_int32(env, 12, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }
@@ -501,6 +546,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"stepRelu", nullptr, StepRelu, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"pad", nullptr, Pad, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };

@@ -125,4 +125,20 @@ struct AdamArgs {
 };
 void adam(const AdamArgs& a);
 
+// Batch normalisation over the rows of x [rows, C] (channels innermost), biased variance:
+//   mode 0 (training): meanOut, varOut = the batch's statistics; out = (x - mean) * gamma /
+//     sqrt(var + eps) + beta;
+//   mode 1 (inference): the same with the given mean and var;
+//   mode 2 (gradient of mode 0, through the statistics): out = dx, dgamma, dbeta from dy, with
+//     the given mean and var (mode 0's).
+// gamma and beta may be null (1 and 0). Parallel over row chunks.
+struct BatchNormArgs {
+  int mode;
+  int64_t rows, C;
+  float eps;
+  const float* x; const float* dy; const float* mean; const float* var; const float* gamma; const float* beta;
+  float* out; float* meanOut; float* varOut; float* dgamma; float* dbeta;
+};
+void batch_norm(const BatchNormArgs& a);
+
 }  // namespace aelab

@@ -1728,4 +1728,177 @@ void max_pool_grad(const float* x, const float* y, const float* dy, float* dx, c
   else pool_run(max_pool_grad_chunk, &t, chunks);
 }
 
+// ---- batch normalisation over the rows of [rows, C] (channels innermost) ----------------
+//
+// Per-channel sums over row chunks into float partials (4096 rows at most each, added in
+// double at the end), then one element-wise pass. Statistics take two passes over x (the
+// mean, then squared deviations), so no variance is lost to cancellation.
+
+namespace {
+
+constexpr int64_t kBnRows = 4096;
+
+// Channel vectors padded to a multiple of 8 with zeros.
+thread_local AlignedBuf bnPartial, bnVec;
+
+struct BnSumTask {
+  const float* x;
+  const float* dy;    // mode 2
+  const float* mean;  // Cpad (modes 1, 2)
+  float* partial;     // chunks x 2 x Cpad
+  int64_t rows, C, Cpad, rowsPer;
+  int mode;           // 0: sum x; 1: sum (x - mean)^2; 2: sum dy and dy * (x - mean)
+};
+
+void bn_sum_chunk(void* ctx, int64_t c) {
+  const BnSumTask& t = *static_cast<BnSumTask*>(ctx);
+  float* s0 = t.partial + c * 2 * t.Cpad;
+  float* s1 = s0 + t.Cpad;
+  std::memset(s0, 0, 2 * t.Cpad * sizeof(float));
+  const int64_t r0 = c * t.rowsPer, r1 = std::min(t.rows, r0 + t.rowsPer), cv = t.C / 8 * 8;
+  const __m256i tail = col_mask(t.C - cv, 0);
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = t.x + r * t.C;
+    const float* dr = t.mode == 2 ? t.dy + r * t.C : nullptr;
+    for (int64_t j = 0; j < t.C; j += 8) {
+      const bool full = j < cv;
+      const __m256 xv = full ? _mm256_loadu_ps(xr + j) : _mm256_maskload_ps(xr + j, tail);
+      if (t.mode == 0) {
+        _mm256_store_ps(s0 + j, _mm256_add_ps(_mm256_load_ps(s0 + j), xv));
+        continue;
+      }
+      // Masked lanes: x = 0 and mean = 0 (padding), so they add nothing.
+      const __m256 d = _mm256_sub_ps(xv, _mm256_load_ps(t.mean + j));
+      if (t.mode == 1) {
+        _mm256_store_ps(s0 + j, _mm256_fmadd_ps(d, d, _mm256_load_ps(s0 + j)));
+      } else {
+        const __m256 g = full ? _mm256_loadu_ps(dr + j) : _mm256_maskload_ps(dr + j, tail);
+        _mm256_store_ps(s0 + j, _mm256_add_ps(_mm256_load_ps(s0 + j), g));
+        _mm256_store_ps(s1 + j, _mm256_fmadd_ps(g, d, _mm256_load_ps(s1 + j)));
+      }
+    }
+  }
+}
+
+// out[j] (j < C) = the sum over chunks of partial row `which` (0 or 1), in double.
+void bn_sums(const BnSumTask& t, int64_t chunks, int which, double* out) {
+  for (int64_t j = 0; j < t.C; j++) out[j] = 0;
+  for (int64_t c = 0; c < chunks; c++) {
+    const float* s = t.partial + (c * 2 + which) * t.Cpad;
+    for (int64_t j = 0; j < t.C; j++) out[j] += s[j];
+  }
+}
+
+int64_t bn_run_sums(BnSumTask& t) {
+  t.rowsPer = std::min<int64_t>(kBnRows, std::max<int64_t>(64, (t.rows + 4 * pool_threads() - 1) / (4 * pool_threads())));
+  const int64_t chunks = (t.rows + t.rowsPer - 1) / t.rowsPer;
+  t.partial = bnPartial.get(chunks * 2 * t.Cpad);
+  if (chunks == 1 || t.rows * t.C < (int64_t(1) << 15)) {
+    for (int64_t c = 0; c < chunks; c++) bn_sum_chunk(&t, c);
+  } else {
+    pool_run(bn_sum_chunk, &t, chunks);
+  }
+  return chunks;
+}
+
+struct BnApplyTask {
+  const float* x;
+  const float* dy;  // backward only
+  float* out;
+  const float* mean; const float* k; const float* m2; const float* q;  // Cpad each
+  int64_t rows, C, rowsPer;
+  bool backward;
+};
+
+// forward: out = (x - mean) * k + m2; backward: out = ((dy - m2) - (x - mean) * q) * k.
+void bn_apply_chunk(void* ctx, int64_t c) {
+  const BnApplyTask& t = *static_cast<BnApplyTask*>(ctx);
+  const int64_t r0 = c * t.rowsPer, r1 = std::min(t.rows, r0 + t.rowsPer), cv = t.C / 8 * 8;
+  const __m256i tail = col_mask(t.C - cv, 0);
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = t.x + r * t.C;
+    float* o = t.out + r * t.C;
+    for (int64_t j = 0; j < t.C; j += 8) {
+      const bool full = j < cv;
+      const __m256 d = _mm256_sub_ps(full ? _mm256_loadu_ps(xr + j) : _mm256_maskload_ps(xr + j, tail), _mm256_load_ps(t.mean + j));
+      __m256 v;
+      if (!t.backward) {
+        v = _mm256_fmadd_ps(d, _mm256_load_ps(t.k + j), _mm256_load_ps(t.m2 + j));
+      } else {
+        const __m256 g = full ? _mm256_loadu_ps(t.dy + r * t.C + j) : _mm256_maskload_ps(t.dy + r * t.C + j, tail);
+        v = _mm256_mul_ps(_mm256_fnmadd_ps(d, _mm256_load_ps(t.q + j), _mm256_sub_ps(g, _mm256_load_ps(t.m2 + j))), _mm256_load_ps(t.k + j));
+      }
+      if (full) _mm256_storeu_ps(o + j, v);
+      else _mm256_maskstore_ps(o + j, tail, v);
+    }
+  }
+}
+
+void bn_apply(BnApplyTask& t) {
+  t.rowsPer = std::max<int64_t>(16, (t.rows + 4 * pool_threads() - 1) / (4 * pool_threads()));
+  const int64_t chunks = (t.rows + t.rowsPer - 1) / t.rowsPer;
+  if (chunks == 1 || t.rows * t.C < (int64_t(1) << 15)) {
+    for (int64_t c = 0; c < chunks; c++) bn_apply_chunk(&t, c);
+  } else {
+    pool_run(bn_apply_chunk, &t, chunks);
+  }
+}
+
+}  // namespace
+
+void batch_norm(const BatchNormArgs& a) {
+  const int64_t rows = a.rows, C = a.C, Cpad = (C + 7) / 8 * 8;
+  if (rows <= 0 || C <= 0) return;
+  // Five padded channel vectors: mean, k, m2, q, and a spare.
+  float* vec = bnVec.get(5 * Cpad);
+  std::memset(vec, 0, 5 * Cpad * sizeof(float));
+  float *mean = vec, *k = vec + Cpad, *m2 = vec + 2 * Cpad, *q = vec + 3 * Cpad;
+  std::vector<double> s0(C), s1(C);
+  std::vector<float> var(C);
+  BnSumTask st{a.x, a.dy, mean, nullptr, rows, C, Cpad, 0, 0};
+  if (a.mode == 0) {
+    st.mode = 0;
+    int64_t chunks = bn_run_sums(st);
+    bn_sums(st, chunks, 0, s0.data());
+    for (int64_t j = 0; j < C; j++) mean[j] = static_cast<float>(s0[j] / rows);
+    st.mode = 1;
+    chunks = bn_run_sums(st);
+    bn_sums(st, chunks, 0, s1.data());
+    for (int64_t j = 0; j < C; j++) {
+      var[j] = static_cast<float>(s1[j] / rows);
+      a.meanOut[j] = mean[j];
+      a.varOut[j] = var[j];
+    }
+  } else {
+    for (int64_t j = 0; j < C; j++) {
+      mean[j] = a.mean[j];
+      var[j] = a.var[j];
+    }
+  }
+  BnApplyTask at{a.x, a.dy, a.out, mean, k, m2, q, rows, C, 0, a.mode == 2};
+  if (a.mode != 2) {
+    for (int64_t j = 0; j < C; j++) {
+      const float rstd = 1.0f / std::sqrt(var[j] + a.eps);
+      k[j] = (a.gamma ? a.gamma[j] : 1.0f) * rstd;
+      m2[j] = a.beta ? a.beta[j] : 0.0f;
+    }
+    bn_apply(at);
+    return;
+  }
+  st.mode = 2;
+  const int64_t chunks = bn_run_sums(st);
+  bn_sums(st, chunks, 0, s0.data());  // sum dy
+  bn_sums(st, chunks, 1, s1.data());  // sum dy * (x - mean)
+  for (int64_t j = 0; j < C; j++) {
+    const double rstd = 1.0 / std::sqrt(static_cast<double>(var[j]) + a.eps);
+    const double dgamma = s1[j] * rstd;
+    a.dgamma[j] = static_cast<float>(dgamma);
+    a.dbeta[j] = static_cast<float>(s0[j]);
+    k[j] = static_cast<float>((a.gamma ? a.gamma[j] : 1.0f) * rstd);
+    m2[j] = static_cast<float>(s0[j] / rows);
+    q[j] = static_cast<float>(rstd * dgamma / rows);
+  }
+  bn_apply(at);
+}
+
 }  // namespace aelab

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   NATIVE_ADDON_PATH,
   NativeAdam,
+  batchNormTrain,
   bceWithLogits,
   NativeKernelsStatus,
   nativeKernelCalls,
@@ -15,6 +16,7 @@ import {
 import { onBackend, randn, relErr } from './kernel-check';
 import { initBackend } from '../src/lib/backend';
 import { toDataFrame } from '../src/lib/analysis/table';
+import { batchNormalization } from '../src/lib/models/layers';
 
 /** Native and fallback calls of `name` since `before`. */
 function callsSince(before: ReturnType<typeof nativeKernelCalls>, name: string) {
@@ -55,7 +57,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'MaxPoolGrad', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedBatchNorm', 'FusedConv2D', 'Identity', 'MaxPoolGrad', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -571,6 +573,68 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     await initBackend();
     assert.equal(tf.getGradient('LeakyRelu'), ours);
     await check('after initBackend');
+  });
+
+  it('batchNormTrain: native statistics, output and gradient, agreeing with tf.moments + tf.batchNorm on cpu', async () => {
+    for (const shape of [[8, 14, 14, 16], [128, 400], [5, 3, 7, 13], [40, 3]]) {
+      const C = shape.at(-1)!;
+      // Off-centre inputs (mean 2, sd 3): the statistics must not lose the variance to cancellation.
+      const inputs = [{ shape, data: randn(shape, 1, 3).map((v) => v + 2) }, { shape: [C], data: randn([C], 2) }, { shape: [C], data: randn([C], 3) }, { shape, data: randn(shape, 4) }];
+      // A random weight on y: the gradient of sum(y^2) itself through batch norm is zero.
+      const f = (x: tf.Tensor, s: tf.Tensor, o: tf.Tensor, w: tf.Tensor) => batchNormTrain(x, s, o, 1e-5).y.mul(w);
+      // A loss that also uses the statistics (the gradient's extra terms).
+      const g = (x: tf.Tensor, s: tf.Tensor, o: tf.Tensor, w: tf.Tensor) => {
+        const r = batchNormTrain(x, s, o, 1e-5);
+        return r.y.mul(w).sum().add(r.mean.mul(r.variance).sum()).reshape([1]);
+      };
+      const stats = (x: tf.Tensor) => {
+        const r = batchNormTrain(x, undefined, undefined, 1e-3);
+        return tf.concat([r.mean, r.variance, r.y.reshape([-1])]);
+      };
+      for (const [name, fn] of [['y * w', f], ['with the statistics in the loss', g]] as const) {
+        const before = nativeKernelCalls();
+        const wasm = await onBackend('wasm', fn, inputs);
+        assert.ok(callsSince(before, 'BatchNormTrain').native > 0 && callsSince(before, 'BatchNormTrain').fallback === 0, `${shape}: ${JSON.stringify(callsSince(before, 'BatchNormTrain'))}`);
+        const cpu = await onBackend('cpu', fn, inputs);
+        wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-5, `${shape} ${name} ${i === 0 ? 'output' : `gradient ${i}`}: relative error ${relErr(w, cpu[i])}`));
+      }
+      const [ws, cs] = [await onBackend('wasm', stats, inputs.slice(0, 1), false), await onBackend('cpu', stats, inputs.slice(0, 1), false)];
+      assert.ok(relErr(ws[0], cs[0]) <= 1e-5, `${shape} statistics without scale and offset: relative error ${relErr(ws[0], cs[0])}`);
+    }
+  });
+
+  it('the models\' batch norm layer trains as tfjs-layers\' own: outputs, moving statistics and gradients, its training step native', async () => {
+    const shape = [16, 7, 7, 24];
+    const x = tf.tensor(randn(shape, 11, 2).map((v) => v - 1), shape);
+    const w = tf.tensor(randn(shape, 12), shape);
+    const ours = batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
+    const stock = tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 });
+    ours.build(shape);
+    stock.build(shape);
+    // Start both from the same non-trivial gamma and beta.
+    const gamma = tf.tensor(randn([24], 13), [24]), beta = tf.tensor(randn([24], 14), [24]);
+    for (const l of [ours, stock]) l.setWeights([gamma, beta, ...l.getWeights().slice(2)]);
+    const run = (l: tf.layers.Layer) => {
+      const loss = () => (l.apply(x, { training: true }) as tf.Tensor).mul(w).square().sum() as tf.Scalar;
+      const { value, grads } = tf.variableGrads(loss, l.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val));
+      const out = [value, ...Object.values(grads), ...l.getWeights().slice(2)].map((t) => t.dataSync() as Float32Array);
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const before = nativeKernelCalls();
+    const a = run(ours);
+    assert.ok(callsSince(before, 'BatchNormTrain').native === 1 && callsSince(before, 'BatchNormTrain').fallback === 0, JSON.stringify(callsSince(before, 'BatchNormTrain')));
+    const b = run(stock);
+    assert.equal(a.length, 5); // loss, d gamma, d beta, moving mean, moving variance
+    a.forEach((v, i) => assert.ok(relErr(v, b[i]) <= 1e-5, `${['loss', 'd gamma', 'd beta', 'moving mean', 'moving variance'][i]}: relative error ${relErr(v, b[i])}`));
+    // Inference uses the moving statistics (FusedBatchNorm, native too): the same in both.
+    const mid = nativeKernelCalls();
+    const inf = [ours, stock].map((l) => (l.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array);
+    assert.ok(relErr(inf[0], inf[1]) <= 1e-6);
+    assert.deepEqual(callsSince(mid, 'FusedBatchNorm'), { native: 2, fallback: 0 });
+    assert.equal(ours.getClassName(), 'BatchNormalization');
+    tf.dispose([x, w, gamma, beta]);
+    for (const l of [ours, stock]) l.weights.forEach((v) => v.dispose());
   });
 
   it('element-wise kernels keep NaN as tfjs does, and leave int32 to the wasm kernels', () => {

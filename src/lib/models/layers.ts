@@ -4,6 +4,7 @@ type TfInitializer = ReturnType<typeof tf.initializers.zeros>;
 import { ArgumentError, checkInteger } from '../errors';
 import { Rng } from '../random';
 import type { Initializer } from './autoencoder';
+import { batchNormTrain } from '../kernels/native';
 
 /** Hidden-layer activations the models accept. */
 export type HiddenActivation = 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh';
@@ -173,7 +174,43 @@ export function conv2dTranspose(spec: ConvTranspose2dSpec, init: Initializer, rn
  * 1.002 at batch 64 on a 3x3 map, less elsewhere).
  */
 export function batchNorm2d(name?: string): tf.layers.Layer {
-  return tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, ...nameOpt(name) });
+  return batchNormalization({ momentum: 0.9, epsilon: 1e-5, ...nameOpt(name) });
+}
+
+/** The parts of tfjs-layers' BatchNormalization that its training step reads and writes. */
+interface BatchNormInternals {
+  gamma: tf.LayerVariable; beta: tf.LayerVariable; movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable;
+  momentum: number; epsilon: number;
+}
+
+/**
+ * tfjs-layers' `BatchNormalization` over the last axis (channels), with gamma and beta,
+ * whose training-mode call runs as one fused op, `batchNormTrain` (native kernels on wasm:
+ * three passes over the activation forward and two backward, where `tf.moments` +
+ * `tf.batchNorm` and their gradients run about 30 kernels over it), then updates the moving
+ * statistics exactly as tfjs-layers does. Same values, weights, config and class name (a
+ * saved model holds a plain BatchNormalization); inference is the stock call.
+ */
+export function batchNormalization(args: { momentum: number; epsilon: number; name?: string }): tf.layers.Layer {
+  const layer = tf.layers.batchNormalization({ axis: -1, ...args });
+  const stockCall = layer.call.bind(layer);
+  const bn = layer as unknown as BatchNormInternals;
+  layer.call = (inputs, kwargs) => {
+    if (!kwargs?.training) return stockCall(inputs, kwargs);
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const { y, mean, variance } = batchNormTrain(x, bn.gamma.read(), bn.beta.read(), bn.epsilon);
+      const decay = 1 - bn.momentum;
+      for (const [v, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
+        tf.tidy(() => {
+          const orig = v.read();
+          v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
+        });
+      }
+      return y;
+    });
+  };
+  return layer;
 }
 
 /** Configuration of `UpsampleBilinear`. */

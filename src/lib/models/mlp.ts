@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkInteger, checkNumber } from '../errors';
 import { Rng } from '../random';
 import { Autoencoder, Initializer, OutputActivation } from './autoencoder';
-import { HiddenActivation, activationLayer, dense } from './layers';
+import { HiddenActivation, activationLayer, batchNormalization, dense } from './layers';
 import { registerModel } from './io';
 
 export const HIDDEN_ACTIVATIONS: readonly HiddenActivation[] = ['relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh'];
@@ -129,7 +129,7 @@ function hiddenStack(inDim: number, sizes: number[], c: ResolvedMLPConfig, rng: 
   sizes.forEach((units, i) => {
     layers.push(dense(units, fanIn, c.init, rng, `${prefix}${i + 1}`), activationLayer(c.activation));
     // PyTorch's BatchNorm momentum 0.1 is Keras's 0.9; its eps is 1e-5.
-    if (c.batchNorm) layers.push(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }));
+    if (c.batchNorm) layers.push(batchNormalization({ momentum: 0.9, epsilon: 1e-5 }));
     if (c.dropout > 0) layers.push(tf.layers.dropout({ rate: c.dropout, seed: rng.seed() }));
     fanIn = units;
   });

@@ -1382,6 +1382,97 @@ void conv_filter_chunk(void* ctx, int64_t c) {
 }
 
 
+// ---- input gradient with one output channel (a decoder's last convolution) ----
+//
+// dy has one value per pixel, so the tile above would run products of length 1. Here each dx
+// pixel gathers its valid taps (dy value, filter row of ic values) and sums them along the
+// channels, NV vectors of 8 at a time.
+
+struct ConvInOc1Task {
+  const float* dy;
+  const float* w;  // [fh][fw][ic]
+  float* dx;
+  Conv p;
+  int64_t imagesPer;
+};
+
+template <int NV>
+inline void in_oc1_block(const float* const* wt, const float* dv, int nt, float* out, bool tail, __m256i tailMask) {
+  __m256 acc[NV];
+  for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_ps();
+  for (int k = 0; k < nt; k++) {
+    const __m256 d = _mm256_broadcast_ss(dv + k);
+    for (int v = 0; v < NV - 1; v++) acc[v] = _mm256_fmadd_ps(d, _mm256_loadu_ps(wt[k] + v * 8), acc[v]);
+    const __m256 last = tail ? _mm256_maskload_ps(wt[k] + (NV - 1) * 8, tailMask) : _mm256_loadu_ps(wt[k] + (NV - 1) * 8);
+    acc[NV - 1] = _mm256_fmadd_ps(d, last, acc[NV - 1]);
+  }
+  for (int v = 0; v < NV - 1; v++) _mm256_storeu_ps(out + v * 8, acc[v]);
+  if (tail) _mm256_maskstore_ps(out + (NV - 1) * 8, tailMask, acc[NV - 1]);
+  else _mm256_storeu_ps(out + (NV - 1) * 8, acc[NV - 1]);
+}
+
+void conv_in_oc1_chunk(void* ctx, int64_t c) {
+  const ConvInOc1Task& t = *static_cast<ConvInOc1Task*>(ctx);
+  const Conv& p = t.p;
+  const int64_t n0 = c * t.imagesPer, n1 = std::min(p.batch, n0 + t.imagesPer), nvAll = (p.ic + 7) / 8;
+  const __m256i tailMask = col_mask(p.ic % 8, 0);
+  const float* wt[kMaxSeg];
+  float dv[kMaxSeg];
+  // The valid taps of each dx row and column, once (divisions per pixel and tap cost more
+  // than the products): row ih reads filter row i at dy row oh, for rowCount[ih] pairs.
+  std::vector<int64_t> rowTap(p.inH * p.fh * 2), colTap(p.inW * p.fw * 2);
+  std::vector<int> rowCount(p.inH), colCount(p.inW);
+  for (int64_t ih = 0; ih < p.inH; ih++)
+    for (int64_t i = 0; i < p.fh; i++) {
+      const int64_t hn = ih + p.top - i;
+      if (hn < 0 || hn % p.sh != 0 || hn / p.sh >= p.outH) continue;
+      int64_t* e = &rowTap[(ih * p.fh + rowCount[ih]++) * 2];
+      e[0] = i;
+      e[1] = hn / p.sh;
+    }
+  for (int64_t iw = 0; iw < p.inW; iw++)
+    for (int64_t j = 0; j < p.fw; j++) {
+      const int64_t wn = iw + p.left - j;
+      if (wn < 0 || wn % p.sw != 0 || wn / p.sw >= p.outW) continue;
+      int64_t* e = &colTap[(iw * p.fw + colCount[iw]++) * 2];
+      e[0] = j;
+      e[1] = wn / p.sw;
+    }
+  for (int64_t n = n0; n < n1; n++) {
+    const float* dyImg = t.dy + n * p.outH * p.outW;
+    for (int64_t ih = 0; ih < p.inH; ih++)
+      for (int64_t iw = 0; iw < p.inW; iw++) {
+        int nt = 0;
+        for (int a = 0; a < rowCount[ih]; a++) {
+          const int64_t* r = &rowTap[(ih * p.fh + a) * 2];
+          for (int b = 0; b < colCount[iw]; b++) {
+            const int64_t* q = &colTap[(iw * p.fw + b) * 2];
+            dv[nt] = dyImg[r[1] * p.outW + q[1]];
+            wt[nt++] = t.w + (r[0] * p.fw + q[0]) * p.ic;
+          }
+        }
+        float* out = t.dx + ((n * p.inH + ih) * p.inW + iw) * p.ic;
+        for (int64_t v0 = 0; v0 < nvAll; v0 += 8) {
+          const int64_t k = std::min<int64_t>(8, nvAll - v0);
+          const bool tail = p.ic % 8 != 0 && v0 + k == nvAll;
+          const float* wk[kMaxSeg];
+          for (int s = 0; s < nt; s++) wk[s] = wt[s] + v0 * 8;
+          float* o = out + v0 * 8;
+          switch (k) {
+            case 1: in_oc1_block<1>(wk, dv, nt, o, tail, tailMask); break;
+            case 2: in_oc1_block<2>(wk, dv, nt, o, tail, tailMask); break;
+            case 3: in_oc1_block<3>(wk, dv, nt, o, tail, tailMask); break;
+            case 4: in_oc1_block<4>(wk, dv, nt, o, tail, tailMask); break;
+            case 5: in_oc1_block<5>(wk, dv, nt, o, tail, tailMask); break;
+            case 6: in_oc1_block<6>(wk, dv, nt, o, tail, tailMask); break;
+            case 7: in_oc1_block<7>(wk, dv, nt, o, tail, tailMask); break;
+            default: in_oc1_block<8>(wk, dv, nt, o, tail, tailMask); break;
+          }
+        }
+      }
+  }
+}
+
 // ---- one output channel (a decoder's last convolution to a grey image) ----
 //
 // With oc = 1 the 6x16 tile above would fill one of its 16 columns. Here each output pixel is
@@ -1582,6 +1673,15 @@ void conv2d_input_grad(const float* dy, const float* w, float* dx, const Conv& p
     const int64_t chunks = (p.batch + imagesPer - 1) / imagesPer;
     if (chunks == 1) conv_in1_chunk(&t, 0);
     else pool_run(conv_in1_chunk, &t, chunks);
+    return;
+  }
+  if (p.oc == 1) {
+    const int nt = pool_threads();
+    const int64_t imagesPer = std::max<int64_t>(1, p.batch / (4 * nt));
+    ConvInOc1Task t{dy, w, dx, p, imagesPer};
+    const int64_t chunks = (p.batch + imagesPer - 1) / imagesPer;
+    if (chunks == 1) conv_in_oc1_chunk(&t, 0);
+    else pool_run(conv_in_oc1_chunk, &t, chunks);
     return;
   }
   // The filter read transposed: panel ct holds, per tap and output channel o, 16 input channels.

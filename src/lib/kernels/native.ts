@@ -786,9 +786,10 @@ function conv2DBackpropInputKernel(previous: KernelFn): KernelFn {
       new Float32Array(heap(), offsetOf(backend, out), size).fill(0);
       return out;
     }
-    // Direct for 8 channels or more, and for one (lanes over pixels instead of channels);
-    // 2 to 7 would fill few of the tile's 16 columns: the product + col2im below.
-    const directInput = directEnabled() && fh * fw <= 64 && (ic >= 8 || ic === 1);
+    // Direct for 8 channels or more, for one (lanes over pixels instead of channels), and for
+    // one output channel (each dx pixel sums its taps along the channels); 2 to 7 would fill
+    // few of the tile's 16 columns: the product + col2im below.
+    const directInput = directEnabled() && fh * fw <= 64 && (ic >= 8 || ic === 1 || oc === 1);
     count('Conv2DBackpropInput:direct', directInput);
     if (directInput) {
       (addon as Addon).conv(

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../errors';
 import type { ForwardOutput } from '../models/autoencoder';
+import { bceWithLogits } from '../kernels/native';
 
 /** Reconstruction losses. */
 export type LossName = 'bce' | 'mse' | 'mae';
@@ -20,11 +21,8 @@ export function elementwiseLoss(loss: LossName, target: tf.Tensor, out: Pick<For
     const t = target.reshape(out.recon.shape);
     switch (loss) {
       case 'bce': {
-        if (out.reconLogits) {
-          const l = out.reconLogits;
-          // max(l, 0) - l*t + log(1 + exp(-|l|))
-          return tf.relu(l).sub(l.mul(t)).add(tf.softplus(tf.neg(tf.abs(l))));
-        }
+        // max(l, 0) - l*t + log(1 + exp(-|l|)): one native kernel each way where it can run.
+        if (out.reconLogits) return bceWithLogits(out.reconLogits, t);
         const p = out.recon;
         const logP = tf.maximum(tf.log(p), -100);
         const log1mP = tf.maximum(tf.log(tf.sub(1, p)), -100);

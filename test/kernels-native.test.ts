@@ -598,6 +598,24 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     await check('after initBackend');
   });
 
+  it('Sum and Mean gradients broadcast dy with a native Tile, agreeing with the stock gradients on cpu', async () => {
+    const shape = [6, 5, 7];
+    const inputs = [{ shape, data: randn(shape, 960) }, { shape, data: randn(shape, 961) }];
+    const fs: [string, (x: tf.Tensor, w: tf.Tensor) => tf.Tensor][] = [
+      ['sum of all', (x, w) => tf.sum(x.mul(w)).reshape([1])],
+      ['sum over axis 1', (x, w) => tf.sum(x.mul(w), 1)],
+      ['mean of all', (x, w) => tf.mean(x.mul(w)).reshape([1])],
+      ['mean over [0, 2], keepDims', (x, w) => tf.mean(x.mul(w), [0, 2], true)],
+    ];
+    for (const [name, f] of fs) {
+      const before = nativeKernelCalls();
+      const wasm = await onBackend('wasm', f, inputs);
+      assert.ok(callsSince(before, 'Tile').native > 0, `${name}: Tile ran ${JSON.stringify(callsSince(before, 'Tile'))}`);
+      const cpu = await onBackend('cpu', f, inputs);
+      wasm.forEach((w, i) => assert.ok(relErr(w, cpu[i]) <= 1e-6, `${name} ${i}: relative error ${relErr(w, cpu[i])}`));
+    }
+  });
+
   it('batchNormTrain: native statistics, output and gradient, agreeing with tf.moments + tf.batchNorm on cpu', async () => {
     for (const shape of [[8, 14, 14, 16], [128, 400], [5, 3, 7, 13], [40, 3]]) {
       const C = shape.at(-1)!;

@@ -477,7 +477,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   b.mode = static_cast<int>(a.integer(1));
   b.rows = a.integer(2);
   b.C = a.integer(3);
-  b.eps = static_cast<float>(a.num(4));
+  b.eps = a.num(4);
   int64_t off[9];
   for (int i = 0; i < 9; i++) off[i] = a.integer(5 + i, -1);
   if (!a.failed && b.mode > 2) a.fail("mode must be 0, 1 or 2");

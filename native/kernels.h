@@ -135,7 +135,7 @@ void adam(const AdamArgs& a);
 struct BatchNormArgs {
   int mode;
   int64_t rows, C;
-  float eps;
+  double eps;
   const float* x; const float* dy; const float* mean; const float* var; const float* gamma; const float* beta;
   float* out; float* meanOut; float* varOut; float* dgamma; float* dbeta;
 };

@@ -1977,9 +1977,10 @@ void batch_norm(const BatchNormArgs& a) {
   }
   BnApplyTask at{a.x, a.dy, a.out, mean, k, m2, q, rows, C, 0, a.mode == 2};
   if (a.mode != 2) {
+    // The coefficient in double, rounded once (as the cpu backend computes it): with small
+    // variances the next layers amplify every rounding here.
     for (int64_t j = 0; j < C; j++) {
-      const float rstd = 1.0f / std::sqrt(var[j] + a.eps);
-      k[j] = (a.gamma ? a.gamma[j] : 1.0f) * rstd;
+      k[j] = static_cast<float>((a.gamma ? static_cast<double>(a.gamma[j]) : 1.0) / std::sqrt(static_cast<double>(var[j]) + a.eps));
       m2[j] = a.beta ? a.beta[j] : 0.0f;
     }
     bn_apply(at);

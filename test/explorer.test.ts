@@ -281,8 +281,10 @@ describe('latent explorer in headless Chromium', function () {
   it('deep convolutional AE (batch norm, transposed convolutions): clicks decode points of the PCA plane', async () => {
     const model = new DeepConvAutoencoder({ latentChannels: 16 });
     // Small running variances amplify the untrained decoder's response, so that two
-    // clicks give visibly different images.
-    randomiseBatchNorm(model, 7, [0.002, 0.01]);
+    // clicks give visibly different images. Much smaller ones (0.002-0.01) also amplify the
+    // float32 rounding in which two correct decoders (this page, tfjs's kernels) differ,
+    // past the 1e-4 the check allows.
+    randomiseBatchNorm(model, 7, [0.02, 0.1]);
     const file = path.join(dir, 'deep-conv.html');
     fs.writeFileSync(file, await explorerHtml(model, test, { points: 200 }));
     const [a] = await clickTwice(model, file);

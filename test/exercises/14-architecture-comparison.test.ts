@@ -47,9 +47,12 @@ describe('exercises 14: architecture comparison (seed 000 Exercise 2)', () => {
   // Measured on this subset (1,500 images, 2 epochs, lr 3e-3, batch 32; 400 test images):
   //   MSE: shallow 0.0400, sparse 0.0448, deep 0.0457, denoising 0.0541, conv 0.0619;
   //   params: conv 111,521, shallow/sparse/denoising 419,120, deep 1,144,880;
-  //   smoothness (max/mean step): shallow 1.25, denoising 1.26, conv 1.30, sparse 1.30, deep 1.43;
-  //   distance correlation: deep 0.65, conv 0.56, shallow 0.55, denoising 0.44, sparse 0.35;
+  //   smoothness (max/mean step): shallow 1.25, denoising 1.26, conv 1.29, sparse 1.30, deep 1.33;
+  //   distance correlation: deep 0.62, conv 0.56, shallow 0.55, denoising 0.44, sparse 0.35;
   //   label agreement (10-NN): 0.45 (conv) to 0.65 (shallow).
+  // The deep model's smoothness moves with the order of float sums in training (1.43 before
+  // batch norm's kernels were fused, 1.33 after; at full scale in notebook 14 it is level with
+  // the denoising model's), so which model interpolates least evenly is not asserted.
   it('parameter efficiency: the convolutional model has by far the fewest parameters and the lowest MSE x parameters', () => {
     const eff = (n: string) => rows[n].mse * rows[n].params;
     const others = Object.keys(rows).filter((n) => n !== 'conv');
@@ -65,14 +68,14 @@ describe('exercises 14: architecture comparison (seed 000 Exercise 2)', () => {
     assert.ok(rows.denoising.mse > 1.1 * rows.shallow.mse, `denoising ${rows.denoising.mse} vs shallow ${rows.shallow.mse}`);
   });
 
-  it('latent quality: the deep model keeps pixel distances best but interpolates least evenly; every code groups digits far above chance', () => {
+  it('latent quality: the deep model keeps pixel distances best; every code groups digits far above chance and interpolates unevenly', () => {
     const others = Object.keys(latent).filter((n) => n !== 'deep');
-    const maxSmooth = Math.max(...others.map((n) => latent[n].smoothness));
-    assert.ok(latent.deep.smoothness > maxSmooth + 0.05, `deep max/mean step ${latent.deep.smoothness} vs others up to ${maxSmooth}`);
     const maxCorr = Math.max(...others.map((n) => latent[n].distanceCorrelation));
     assert.ok(latent.deep.distanceCorrelation > maxCorr + 0.03, `deep distance correlation ${latent.deep.distanceCorrelation} vs others up to ${maxCorr}`);
     for (const r of Object.values(latent)) {
       assert.ok(r.labelAgreement > 0.3, `${r.name} label agreement ${r.labelAgreement}`);
+      // The largest step of a linear walk in the code is 1.2-1.4 times the mean step (1: even).
+      assert.ok(r.smoothness > 1.1 && r.smoothness < 1.6, `${r.name} max/mean step ${r.smoothness}`);
       assert.ok(r.neighbourhoodPreservation > 2 * r.neighbourhoodChance, `${r.name} preservation ${r.neighbourhoodPreservation}`);
       assert.equal(r.pairs, 8);
     }

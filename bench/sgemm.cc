@@ -1,5 +1,5 @@
 // The addon's sgemm alone, on the training and encoding shapes of seed 001's AE, with one
-// thread and with two, interleaved: GFLOP/s (median of 41 calls each) and the two-thread
+// thread and then with two: GFLOP/s (median of 41 calls each) and the two-thread
 // speed-up. For tuning the micro-kernel and the chunking without tfjs around it.
 //
 //   g++ -std=gnu++20 -O3 -mavx2 -mfma -ffp-contract=off -Inative native/kernels_avx2.cc \

@@ -1543,6 +1543,14 @@ void conv_fwd1_chunk(void* ctx, int64_t c) {
   }
 }
 
+// Whole images per chunk of a filter gradient (each chunk sums into its own partial filter):
+// up to 4 chunks per thread.
+inline int64_t images_per_chunk(int64_t batch) {
+  const int nt = pool_threads();
+  const int64_t chunks = std::min<int64_t>(batch, nt <= 1 ? 1 : 4 * nt);
+  return (batch + chunks - 1) / chunks;
+}
+
 struct ConvFilter1Task {
   const float* x;
   const float* dy;
@@ -1612,9 +1620,7 @@ void conv2d_forward_oc1(const float* x, const float* w, float* y, const Conv& p,
 
 void conv2d_filter_grad_oc1(const float* x, const float* dy, float* dw, const Conv& p) {
   const int64_t L = p.fw * p.ic, Lpad = (L + 7) / 8 * 8;
-  const int nt = pool_threads();
-  const int64_t chunks0 = std::min<int64_t>(p.batch, nt <= 1 ? 1 : 4 * nt);
-  const int64_t imagesPer = (p.batch + chunks0 - 1) / chunks0, chunks = (p.batch + imagesPer - 1) / imagesPer;
+  const int64_t imagesPer = images_per_chunk(p.batch), chunks = (p.batch + imagesPer - 1) / imagesPer;
   float* partial = convPartial.get(chunks * p.fh * Lpad);
   ConvFilter1Task t{x, dy, partial, p, L, Lpad, imagesPer};
   if (chunks == 1) conv_filter1_chunk(&t, 0);
@@ -1719,9 +1725,7 @@ void conv2d_filter_grad(const float* x, const float* dy, float* dw, const Conv& 
     const int64_t kk = std::min(k, K - 1), c = kk % p.ic, tap = kk / p.ic, i = tap / p.fw, j = tap % p.fw;
     off[k] = (i * p.inW + j) * p.ic + c;
   }
-  const int nt = pool_threads();
-  const int64_t chunks0 = std::min<int64_t>(p.batch, nt <= 1 ? 1 : 4 * nt);
-  const int64_t imagesPer = (p.batch + chunks0 - 1) / chunks0, chunks = (p.batch + imagesPer - 1) / imagesPer;
+  const int64_t imagesPer = images_per_chunk(p.batch), chunks = (p.batch + imagesPer - 1) / imagesPer;
   const int64_t bytes = (p.inH * p.inW * p.ic + p.outH * p.outW * p.oc) * 4;
   const int64_t group = std::max<int64_t>(1, std::min<int64_t>(imagesPer, (int64_t(128) << 10) / std::max<int64_t>(bytes, 1)));
   float* partial = convPartial.get(chunks * kPad * ocPad);

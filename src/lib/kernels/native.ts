@@ -937,12 +937,25 @@ function fusedBatchNormKernel(previous: KernelFn): KernelFn {
     count('FusedBatchNorm', true);
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(x!.shape, 'float32');
-    const off = (t: tf.TensorInfo | undefined) => (t ? offsetOf(backend, t) : -1);
-    (addon as Addon).batchNorm(
-      backend.wasm.HEAPU8.buffer as ArrayBuffer, 1, rows, C, eps, off(x), -1, off(mean), off(variance), off(scale), off(offset), offsetOf(backend, out), -1, -1,
-    );
+    batchNormCall(backend, 1, x!, eps, { mean, variance, scale, offset, out });
     return out;
   };
+}
+
+/**
+ * The addon's batch norm over x's rows (channels last): mode 0 training (writes mean and
+ * variance), 1 inference (reads them), 2 gradient (reads them, writes out = dx, dscale, doffset).
+ */
+function batchNormCall(
+  backend: WasmBackend, mode: 0 | 1 | 2, x: tf.TensorInfo, eps: number,
+  t: { dy?: tf.TensorInfo; mean?: tf.TensorInfo; variance?: tf.TensorInfo; scale?: tf.TensorInfo; offset?: tf.TensorInfo; out: tf.TensorInfo; dscale?: tf.TensorInfo; doffset?: tf.TensorInfo },
+): void {
+  const off = (u: tf.TensorInfo | undefined) => (u ? offsetOf(backend, u) : -1);
+  const C = x.shape.at(-1)!;
+  (addon as Addon).batchNorm(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer, mode, prod(x.shape) / C, C, eps, off(x), off(t.dy), off(t.mean), off(t.variance),
+    off(t.scale), off(t.offset), off(t.out), off(t.dscale), off(t.doffset),
+  );
 }
 
 const BN_TRAIN = 'AelabBatchNormTrain';
@@ -953,12 +966,9 @@ function batchNormTrainKernel(args: Parameters<KernelFn>[0]): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   const backend = args.backend as WasmBackend;
-  const C = x!.shape.at(-1)!, rows = prod(x!.shape) / C;
+  const C = x!.shape.at(-1)!;
   const y = backend.makeOutput(x!.shape, 'float32'), mean = backend.makeOutput([C], 'float32'), variance = backend.makeOutput([C], 'float32');
-  const off = (t: tf.TensorInfo | undefined) => (t ? offsetOf(backend, t) : -1);
-  (addon as Addon).batchNorm(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer, 0, rows, C, epsilon, off(x), -1, off(mean), off(variance), off(scale), off(offset), off(y), -1, -1,
-  );
+  batchNormCall(backend, 0, x!, epsilon, { mean, variance, scale, offset, out: y });
   return [y, mean, variance];
 }
 
@@ -967,12 +977,9 @@ function batchNormTrainGradKernel(args: Parameters<KernelFn>[0]): tf.TensorInfo[
   const { x, dy, mean, variance, scale } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   const backend = args.backend as WasmBackend;
-  const C = x!.shape.at(-1)!, rows = prod(x!.shape) / C;
+  const C = x!.shape.at(-1)!;
   const dx = backend.makeOutput(x!.shape, 'float32'), dscale = backend.makeOutput([C], 'float32'), doffset = backend.makeOutput([C], 'float32');
-  const off = (t: tf.TensorInfo | undefined) => (t ? offsetOf(backend, t) : -1);
-  (addon as Addon).batchNorm(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer, 2, rows, C, epsilon, off(x), off(dy), off(mean), off(variance), off(scale), -1, off(dx), off(dscale), off(doffset),
-  );
+  batchNormCall(backend, 2, x!, epsilon, { dy, mean, variance, scale, out: dx, dscale, doffset });
   return [dx, dscale, doffset];
 }
 

@@ -1543,6 +1543,14 @@ void conv_fwd1_chunk(void* ctx, int64_t c) {
   }
 }
 
+// Output pixels per chunk of a direct forward convolution whose register tile holds `tile`
+// pixels: about 16 chunks per thread, whole tiles, at least 8 tiles.
+inline int64_t pixels_per_chunk(int64_t M, int64_t tile) {
+  const int nt = pool_threads();
+  const int64_t want = (M + 16 * nt - 1) / (16 * nt);
+  return std::max<int64_t>(8 * tile, (want + tile - 1) / tile * tile);
+}
+
 // Whole images per chunk of a filter gradient (each chunk sums into its own partial filter):
 // up to 4 chunks per thread.
 inline int64_t images_per_chunk(int64_t batch) {
@@ -1609,9 +1617,7 @@ void conv2d_forward_oc1(const float* x, const float* w, float* y, const Conv& p,
   float* wp = convPack.get(p.fh * Lpad);
   for (int64_t s = 0; s < p.fh; s++)
     for (int64_t q = 0; q < Lpad; q++) wp[s * Lpad + q] = q < L ? w[s * L + q] : 0.0f;
-  const int nt = pool_threads();
-  const int64_t want = (M + 16 * nt - 1) / (16 * nt);
-  const int64_t rowsPer = std::max<int64_t>(64, (want + 7) / 8 * 8);
+  const int64_t rowsPer = pixels_per_chunk(M, 8);
   ConvFwd1Task t{x, wp, y, p, bias, act, alpha, L, Lpad, M, rowsPer};
   const int64_t chunks = (M + rowsPer - 1) / rowsPer;
   if (chunks == 1) conv_fwd1_chunk(&t, 0);
@@ -1647,9 +1653,7 @@ void conv2d_forward(const float* x, const float* w, float* y, const Conv& p, con
         const int64_t o = ot * 16 + l;
         packed[(ot * K + k) * 16 + l] = o < p.oc ? w[k * p.oc + o] : 0.0f;
       }
-  const int nt = pool_threads();
-  const int64_t want = (M + 16 * nt - 1) / (16 * nt);
-  const int64_t rowsPer = std::max<int64_t>(48, (want + 5) / 6 * 6);
+  const int64_t rowsPer = pixels_per_chunk(M, 6);
   ConvFwdTask t{x, packed, y, p, bias, biasLen, act, alpha, K, M, rowsPer};
   const int64_t chunks = (M + rowsPer - 1) / rowsPer;
   if (chunks == 1) conv_fwd_chunk(&t, 0);

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { STUDY_MODELS } from '../src/lib/study/architectures';
 import type { ModelMetrics } from '../src/lib/study/analyze';
-import { recommend, type StudyModelReport, type StudyReport } from '../src/lib/study/report';
+import { recommend, reportCharts, type StudyModelReport, type StudyReport } from '../src/lib/study/report';
 
 const root = path.resolve(__dirname, '..');
 const bin = path.join(root, 'dist', 'cli', 'main.js');
@@ -93,6 +93,28 @@ describe('aelab study: the final-project report', function () {
     assert.equal(rec('anomaly-detection').model, best((m) => m.anomaly.auc));
     assert.equal(rec('feature-extraction').model, best((m) => m.transfer.testAccuracy));
     for (const r of report.recommendations) assert.ok(r.metric.length > 40 && r.display.length > 3, `${r.task} states its metric`);
+  });
+
+  it('reportCharts draws every projected point, or an even sample of at most maxPoints', () => {
+    const report = readReport(out);
+    const rowsOf = (spec: Record<string, unknown>) => (spec.data as { values: { x: number; y: number; label: number; index: number }[] }).values;
+    const all = reportCharts(report).filter((c) => c.model);
+    const few = reportCharts(report, { maxPoints: 7 }).filter((c) => c.model);
+    assert.deepEqual(few.map((c) => c.id), all.map((c) => c.id));
+    for (const [i, m] of report.models.entries()) {
+      const points = m.metrics.projection.points;
+      assert.equal(rowsOf(all[i].spec).length, points.length, m.name);
+      assert.doesNotMatch(all[i].caption, /drawn/);
+      const rows = rowsOf(few[i].spec);
+      assert.equal(rows.length, 7, m.name);
+      // Spread over the whole list (the first point, increasing, the last past 5/7 of it), each row the point it names.
+      assert.equal(rows[0].index, 0);
+      for (let k = 1; k < rows.length; k++) assert.ok(rows[k].index > rows[k - 1].index, `${m.name}: indices increase`);
+      assert.ok(rows[6].index > (5 * points.length) / 7 && rows[6].index < points.length, `${m.name}: last index ${rows[6].index} of ${points.length}`);
+      for (const r of rows) assert.deepEqual([r.x, r.y, r.label], points[r.index]);
+      assert.match(few[i].caption, new RegExp(`of ${points.length.toLocaleString('en-US')} test images \\(7 of them drawn\\)`));
+    }
+    assert.throws(() => reportCharts(report, { maxPoints: 1 }), /maxPoints/);
   });
 
   it('the report is one self-contained page: every chart and picture renders in headless Chromium', async function () {

@@ -14,4 +14,4 @@ export { PROFILES, PROFILE_NAMES, profile, type ProfileName, type StudyProfile }
 export { ARCHITECTURES, STUDY_MODELS, DENOISING_NOISE, architecture, type StudyArchitecture, type StudyModelName, type TrainingRecipe } from './architectures';
 export { analyzeModel, disposeStudyData, NOISE_LEVELS, IMAGE_CAPTIONS, type StudyData, type ModelMetrics, type ModelImages, type NoiseRow, type AnalyzeOptions } from './analyze';
 export { trainArchitecture, epochsOf, type TrainingSummary, type StudyTrainOptions } from './training';
-export { recommend, renderHtml, reportCharts, inlineSvg, escapeHtml, noiseMse, TABLE_COLUMNS, REPORT_FORMAT, type StudyReport, type StudyModelReport, type Recommendation, type RenderedReport, type ReportChart } from './report';
+export { recommend, renderHtml, reportCharts, inlineSvg, escapeHtml, noiseMse, TABLE_COLUMNS, REPORT_FORMAT, type StudyReport, type StudyModelReport, type Recommendation, type RenderedReport, type ReportChart, type ReportChartsOptions } from './report';

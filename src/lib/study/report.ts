@@ -6,6 +6,7 @@
  */
 import { CLASS_COLORS, ChartSpec, barChart, lineChart, renderSvg, rocChart, scatterChart } from '../viz/charts';
 import { latentScatterChart } from '../analysis/projection';
+import { checkInteger } from '../errors';
 import type { StudyArchitecture, TrainingRecipe } from './architectures';
 import { IMAGE_CAPTIONS, ModelImages, ModelMetrics } from './analyze';
 import type { StudyProfile } from './profiles';
@@ -272,8 +273,21 @@ function colourEachBar(spec: ChartSpec, field: string, domain: string[]): ChartS
   return spec;
 }
 
+/** Options of `reportCharts`. */
+export interface ReportChartsOptions {
+  /**
+   * At most this many points in each latent scatter plot (default: every projected point).
+   * An even stride through the projected codes, which are a random sample of the test set
+   * already; for pictures that must stay small, e.g. SVG in a committed notebook (about
+   * 200 bytes a point).
+   */
+  maxPoints?: number;
+}
+
 /** The charts of the report, global ones first, then one latent scatter per model. */
-export function reportCharts(report: StudyReport): ReportChart[] {
+export function reportCharts(report: StudyReport, options: ReportChartsOptions = {}): ReportChart[] {
+  const { maxPoints } = options;
+  if (maxPoints !== undefined) checkInteger('maxPoints', maxPoints, 2);
   const models = report.models;
   const titles = models.map((m) => m.title);
   const byModel = (spec: ChartSpec) => modelColors(spec, 'model', titles, titles.length);
@@ -391,12 +405,19 @@ export function reportCharts(report: StudyReport): ReportChart[] {
   for (const m of models) {
     const p = m.metrics.projection;
     if (p.points.length < 2) continue;
+    const n = p.points.length, shown = maxPoints === undefined ? n : Math.min(n, maxPoints);
+    const rows = Array.from({ length: shown }, (_, i) => {
+      const index = Math.floor((i * n) / shown);
+      const [x, y, label] = p.points[index];
+      return { x, y, label, index };
+    });
+    const count = (k: number) => k.toLocaleString('en-US');
     charts.push({
       id: `latent-${m.name}`,
       model: m.name,
-      caption: `${p.method === 'tsne' ? 't-SNE' : p.method === 'pca' ? 'PCA' : 'The codes'} of ${p.points.length.toLocaleString('en-US')} test images, coloured by class (${anomalyName} never seen in training).`,
+      caption: `${p.method === 'tsne' ? 't-SNE' : p.method === 'pca' ? 'PCA' : 'The codes'} of ${count(n)} test images${shown < n ? ` (${count(shown)} of them drawn)` : ''}, coloured by class (${anomalyName} never seen in training).`,
       spec: latentScatterChart(
-        { rows: p.points.map(([x, y, label], index) => ({ x, y, label, index })), method: p.method as 'pca' | 'tsne' | 'direct', latentDim: m.metrics.latentSize, explainedVarianceRatio: p.explainedVarianceRatio },
+        { rows, method: p.method as 'pca' | 'tsne' | 'direct', latentDim: m.metrics.latentSize, explainedVarianceRatio: p.explainedVarianceRatio },
         { title: `${m.title}: latent space`, width: 380, height: 320 },
       ),
     });

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -293,22 +292,33 @@ inline __m256i col_mask(int64_t n, int half) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n) - 8 * half), lane);
 }
 
-// C[0:6, 0:nr] (+)= Ap (kc x 6) * Bp (kc x 16), nr <= 16 (the columns past nr are neither
+// Where the micro-kernel reads row r of the A tile at depth k: a packed micro-panel (MR
+// values per k), or six rows where they lie (a row-major A, unpacked).
+struct PackedA {
+  const float* p;
+  const float* at(int64_t k, int r) const { return p + k * MR + r; }
+};
+struct RowsA {
+  const float* r0; const float* r1; const float* r2; const float* r3; const float* r4; const float* r5;
+  const float* at(int64_t k, int r) const { return (r == 0 ? r0 : r == 1 ? r1 : r == 2 ? r2 : r == 3 ? r3 : r == 4 ? r4 : r5) + k; }
+};
+
+// C[0:6, 0:nr] (+)= A (6 x kc) * Bp (kc x 16), nr <= 16 (the columns past nr are neither
 // read nor written); accumulate adds to C, else overwrites it.
-inline void kernel_6x16(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C, int64_t ldc, bool accumulate, int64_t nr = NR) {
+template <class ATile>
+inline void kernel_6x16(int64_t kc, ATile A, const float* __restrict Bp, float* C, int64_t ldc, bool accumulate, int64_t nr = NR) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
     const __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8);
     __m256 a;
-    a = _mm256_broadcast_ss(Ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(Ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(Ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(Ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(Ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(Ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-    Ap += MR;
+    a = _mm256_broadcast_ss(A.at(k, 0)); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(A.at(k, 1)); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(A.at(k, 2)); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(A.at(k, 3)); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(A.at(k, 4)); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(A.at(k, 5)); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
     Bp += NR;
   }
   if (nr == NR) {
@@ -370,7 +380,10 @@ void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_
     const int64_t ncMax = shared.B ? j1 - j0 : std::min<int64_t>(NC, ((j1 - j0 + NR - 1) / NR) * NR);
     const int64_t mcMax = std::min<int64_t>(MC, ((i1 - i0 + MR - 1) / MR) * MR);
     float* Bbuf = shared.B ? nullptr : packB.get(kcMax * ncMax);
-    float* Abuf = shared.A ? nullptr : packA.get(kcMax * mcMax);
+    // With one or two column tiles, packing A would copy it for as little compute as the
+    // copy itself: the kernel reads a row-major A's rows where they lie instead.
+    const bool rowsA = !shared.A && !g.transA && j1 - j0 <= 2 * NR;
+    float* Abuf = shared.A || rowsA ? nullptr : packA.get(kcMax * mcMax);
     alignas(32) float tmp[MR * NR];
     for (int64_t jc = j0; jc < j1; jc += ncMax) {
       const int64_t nc = std::min<int64_t>(ncMax, j1 - jc);
@@ -386,10 +399,10 @@ void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_
         }
         for (int64_t ic = i0; ic < i1; ic += mcMax) {
           const int64_t mc = std::min<int64_t>(mcMax, i1 - ic);
-          const float* Ap;
+          const float* Ap = nullptr;
           if (shared.A) {
             Ap = shared.A + q * kcMax * shared.mPad + ic * kc;
-          } else {
+          } else if (!rowsA) {
             pack_a(A, g.lda, g.transA, ic, mc, pc, kc, Abuf);
             Ap = Abuf;
           }
@@ -398,12 +411,21 @@ void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int64_t mr = std::min<int64_t>(MR, mc - ir);
               float* c = C + (ic + ir) * g.ldc + jc + jr;
-              if (mr == MR) {
-                kernel_6x16(kc, Ap + ir * kc, Bp + jr * kc, c, g.ldc, acc, nr);
+              const auto tile = [&](auto a) {
+                if (mr == MR) {
+                  kernel_6x16(kc, a, Bp + jr * kc, c, g.ldc, acc, nr);
+                } else {
+                  kernel_6x16(kc, a, Bp + jr * kc, tmp, NR, false);
+                  for (int64_t r = 0; r < mr; r++)
+                    for (int64_t x = 0; x < nr; x++) c[r * g.ldc + x] = acc ? c[r * g.ldc + x] + tmp[r * NR + x] : tmp[r * NR + x];
+                }
+              };
+              if (rowsA) {
+                // Rows past M repeat the last one (computed, never stored), as pack_a pads.
+                const auto row = [&](int r) { return A + (ic + ir + std::min<int64_t>(r, mr - 1)) * g.lda + pc; };
+                tile(RowsA{row(0), row(1), row(2), row(3), row(4), row(5)});
               } else {
-                kernel_6x16(kc, Ap + ir * kc, Bp + jr * kc, tmp, NR, false);
-                for (int64_t r = 0; r < mr; r++)
-                  for (int64_t x = 0; x < nr; x++) c[r * g.ldc + x] = acc ? c[r * g.ldc + x] + tmp[r * NR + x] : tmp[r * NR + x];
+                tile(PackedA{Ap + ir * kc});
               }
             }
           }
@@ -414,13 +436,16 @@ void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_
   for (int64_t i = i0; i < i1; i++) epilogue_row(C + i * g.ldc + j0, j1 - j0, g.bias, g.biasLen, j0, g.act, g.alpha);
 }
 
-// One sgemm call cut into chunks: `per` chunks per batch item, each a range of `step`
-// rows (splitN false) or columns (splitN true).
+// One sgemm call cut into chunks: `per` chunks per batch item, each a range of rows
+// (splitN false) or columns (splitN true): `step` each, or from `starts` (in tiles) when
+// the sizes shrink towards the end.
 struct GemmTask {
   const Gemm* g;
   Shared shared;
   bool splitN;
   int64_t per, step;
+  int64_t unit = 0;        // rows or columns of a tile, when `starts` is used
+  int64_t starts[129]{};   // chunk c: tiles starts[c] to starts[c + 1]
 };
 
 void gemm_chunk(void* ctx, int64_t chunk) {
@@ -430,8 +455,9 @@ void gemm_chunk(void* ctx, int64_t chunk) {
   const float* A = g.A + b * g.strideA;
   const float* B = g.B + b * g.strideB;
   float* C = g.C + b * g.strideC;
-  if (t.splitN) gemm_region(g, A, B, C, 0, g.M, c * t.step, std::min(g.N, (c + 1) * t.step), t.shared);
-  else gemm_region(g, A, B, C, c * t.step, std::min(g.M, (c + 1) * t.step), 0, g.N, t.shared);
+  const int64_t lo = t.unit ? t.starts[c] * t.unit : c * t.step, hi = t.unit ? t.starts[c + 1] * t.unit : (c + 1) * t.step;
+  if (t.splitN) gemm_region(g, A, B, C, 0, g.M, lo, std::min(g.N, hi), t.shared);
+  else gemm_region(g, A, B, C, lo, std::min(g.M, hi), 0, g.N, t.shared);
 }
 
 thread_local AlignedBuf sharedBuf;
@@ -693,6 +719,21 @@ void sgemm(const Gemm& g) {
     const int64_t perChunk = (tiles + want - 1) / want;
     t.step = perChunk * unit;
     t.per = (tiles + perChunk - 1) / perChunk;
+    if (one) {
+      // Guided sizes: a share of what is left, so that the last chunks, which decide when
+      // both threads are done, are small, and the first ones reuse each packed panel longer.
+      const int64_t most = std::max<int64_t>(perChunk, (t.splitN ? 4 * NR : MC) / unit);
+      int64_t c = 0, s0 = 0;
+      for (; s0 < tiles && c < 128; c++) {
+        t.starts[c] = s0;
+        s0 += std::clamp<int64_t>((tiles - s0 + 2 * nt - 1) / (2 * nt), 1, most);
+      }
+      if (s0 >= tiles) {
+        t.starts[c] = tiles;
+        t.per = c;
+        t.unit = unit;
+      }
+    }
     if (t.splitN && shareA) {
       t.shared.mPad = tilesM * MR;
       float* buf = sharedBuf.get(t.shared.mPad * kBlocks * kcMax);

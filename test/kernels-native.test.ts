@@ -140,6 +140,8 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'fused matMul + bias + sigmoid, 128x400x784', shapes: [[128, 400], [400, 784], [784]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'sigmoid' }) },
     { name: 'fused matMul + bias + relu, 12x4096x10 (K split)', shapes: [[12, 4096], [4096, 10], [10]], scale: 0.5, kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }) },
     { name: 'fused matMul + bias, linear, 7x13x5', shapes: [[7, 13], [13, 5], [5]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias }) },
+    { name: 'fused matMul + bias, 1000x400x20 (two column tiles: A read where it lies)', shapes: [[1000, 400], [400, 20], [20]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias }) },
+    { name: 'matMul 131x785x29 (A read where it lies: 131 rows, three K blocks)', shapes: [[131, 785], [785, 29]], kernel: 'BatchMatMul', f: (a, b) => tf.matMul(a, b) },
     { name: 'fused matMul + bias + relu, transposeB', shapes: [[32, 50], [20, 50], [20]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeB: true, activation: 'relu' }) },
     { name: 'fused matMul + bias + relu6, transposeA', shapes: [[50, 32], [50, 20], [20]], scale: 3, kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeA: true, activation: 'relu6' }) },
     { name: 'fused matMul + scalar bias + elu, both transposed', shapes: [[50, 33], [21, 50], [1]], kernel: '_FusedMatMul', f: (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeA: true, transposeB: true, activation: 'elu' }) },
@@ -810,6 +812,56 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     const before = nativeKernelCalls();
     assert.equal(await message('wasm'), cpu);
     assert.deepEqual(callsSince(before, 'Slice'), { native: 0, fallback: 0 });
+  });
+
+  it('a contiguous slice is a view into its input\'s memory; it outlives its input, and memory is freed once both are gone', () => {
+    const backend = tf.backend() as unknown as { dataIdMap: Map<object, { memoryOffset: number }>; getMemoryOffset(id: object): number };
+    const ids0 = backend.dataIdMap.size;
+    const x = tf.tensor2d(Array.from({ length: 6 * 5 }, (_, i) => i), [6, 5]);
+    const rows = x.slice([2], [3]);             // rows 2-4: contiguous, a view
+    const row = rows.slice([1, 0], [1, 5]);     // a view of a view: row 3 of x
+    const cols = x.slice([0, 1], [6, 2]);       // columns 1-2: strided, a copy
+    const offset = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
+    assert.equal(offset(rows), offset(x) + 2 * 5 * 4);
+    assert.equal(offset(row), offset(x) + 3 * 5 * 4);
+    assert.ok(offset(cols) < offset(x) || offset(cols) >= offset(x) + 30 * 4, 'a strided block is copied');
+    // Kernels read views where they lie: a product of a view against cpu's.
+    const w = tf.tensor2d(Array.from({ length: 5 * 4 }, (_, i) => (i % 7) - 3), [5, 4]);
+    const W = w.arraySync();
+    const want = [2, 3, 4].map((r) => [0, 1, 2, 3].map((c) => W.reduce((acc, wk, k) => acc + (r * 5 + k) * wk[c], 0)));
+    assert.deepEqual(tf.matMul(rows, w).arraySync(), want);
+    x.dispose();
+    // The root's memory lives on under its views, and a new tensor does not take it.
+    const filler = tf.fill([30], 7);
+    assert.deepEqual(rows.arraySync(), [[10, 11, 12, 13, 14], [15, 16, 17, 18, 19], [20, 21, 22, 23, 24]]);
+    rows.dispose();
+    assert.deepEqual(row.arraySync(), [[15, 16, 17, 18, 19]]);
+    assert.deepEqual(cols.arraySync(), [[1, 2], [6, 7], [11, 12], [16, 17], [21, 22], [26, 27]]);
+    tf.dispose([row, cols, filler, w]);
+    assert.equal(backend.dataIdMap.size, ids0, 'every tensor, view and root is gone from the backend');
+    // Batches sliced out of a larger tensor and disposed, 200 times, leave nothing behind.
+    const data = tf.randomUniform([100, 784]);
+    const ids1 = backend.dataIdMap.size, tensors = tf.memory().numTensors;
+    for (let i = 0; i < 200; i++) tf.tidy(() => tf.relu(data.slice([i % 90], [10])).sum().dataSync());
+    assert.equal(backend.dataIdMap.size, ids1);
+    assert.equal(tf.memory().numTensors, tensors);
+    data.dispose();
+  });
+
+  it('moving a view\'s input to another backend keeps the view readable (a forced disposal does not free a root under its views)', async () => {
+    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const view = x.slice([1], [2]);
+    // A cpu kernel taking x moves x's data there and force-disposes it on wasm.
+    await tf.setBackend('cpu');
+    try {
+      assert.deepEqual(tf.tidy(() => tf.add(x, 0).arraySync()), [[1, 2], [3, 4], [5, 6]]);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    // Tensors of x's size would take its memory, had it been freed.
+    const fillers = Array.from({ length: 4 }, () => tf.fill([3, 2], 9));
+    assert.deepEqual(view.arraySync(), [[3, 4], [5, 6]]);
+    tf.dispose([x, view, ...fillers]);
   });
 
   it('Identity and same-dtype Cast share data instead of copying; other casts and disposal still work', async () => {

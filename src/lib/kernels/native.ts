@@ -117,7 +117,7 @@ interface Addon {
 interface WasmBackend extends tf.KernelBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): tf.TensorInfo;
   refCount(dataId: object): number;
   incRef(dataId: object): void;
 }
@@ -454,10 +454,79 @@ function copyBlock(backend: WasmBackend, src: tf.TensorInfo, srcStart: number, d
   );
 }
 
+// ---- zero-copy slices ----------------------------------------------------------------------
+//
+// A slice that is one contiguous range of its input (rows of a batch, the usual case) is a
+// view: a tensor whose data starts inside its root's memory, as a PyTorch slice is. Encoding
+// a test set batch by batch then reads each batch where it lies instead of copying it first
+// (a copy out of memory costs about as much as the batch's second matrix product). The
+// backend's disposeData learns that a view's memory is its root's: disposing the view
+// releases its hold on the root, which is freed when its last view and itself are gone.
+// `tf.memory().numBytes` counts a view's bytes as if they were its own.
+
+/** The root (a dataId whose memory the backend allocated) of each live view, by the view's dataId. */
+const viewRoots = new WeakMap<object, object>();
+/** Live views of each root. */
+const liveViews = new WeakMap<object, number>();
+const viewAware = new WeakSet<object>();
+
+/** Whether the data of `dataId` is held by this tensor alone: no other tensor shares it, and it is not a view's or a view. */
+function ownsData(backend: WasmBackend, dataId: object): boolean {
+  return backend.refCount(dataId) === 1 && !viewRoots.has(dataId);
+}
+
+/** A tensor of `shape` that reads x's elements from `start` on where they lie. */
+function viewOf(backend: WasmBackend, x: tf.TensorInfo, start: number, shape: number[]): tf.TensorInfo {
+  makeViewAware(backend);
+  const root = viewRoots.get(x.dataId) ?? x.dataId;
+  const out = backend.makeOutput(shape, x.dtype, offsetOf(backend, x) + start * 4);
+  backend.incRef(root);
+  viewRoots.set(out.dataId, root);
+  liveViews.set(root, (liveViews.get(root) ?? 0) + 1);
+  return out;
+}
+
+function makeViewAware(backend: WasmBackend) {
+  if (viewAware.has(backend)) return;
+  viewAware.add(backend);
+  const b = backend as unknown as {
+    disposeData(id: object, force?: boolean): boolean;
+    dataIdMap: Map<object, { id: number; refCount: number }>;
+    wasm: { tfjs: { disposeData(id: number): void } };
+  };
+  const own = b.disposeData.bind(b);
+  b.disposeData = (dataId: object, force = false) => {
+    const root = viewRoots.get(dataId);
+    // A root is never freed under its views, even when forced (moving data between backends).
+    if (root === undefined) return own(dataId, force && !liveViews.get(dataId));
+    const data = b.dataIdMap.get(dataId);
+    if (!data) return true;
+    data.refCount--;
+    if (!force && data.refCount > 0) return false;
+    b.wasm.tfjs.disposeData(data.id);
+    b.dataIdMap.delete(dataId);
+    viewRoots.delete(dataId);
+    const left = (liveViews.get(root) ?? 1) - 1;
+    if (left > 0) liveViews.set(root, left);
+    else liveViews.delete(root);
+    own(root);
+    return true;
+  };
+}
+
+/** Whether a block of `size` inside `shape` is one contiguous range: full past its first axis longer than 1. */
+function contiguousBlock(shape: number[], size: number[]): boolean {
+  let k = 0;
+  while (k < size.length && size[k] === 1) k++;
+  for (k++; k < size.length; k++) if (size[k] !== shape[k]) return false;
+  return true;
+}
+
 /**
- * `Slice` of float32/int32 tensors as one strided copy. The stock kernel copies the whole
- * input out of the heap and then each innermost row with its own `subarray`, which for the
- * one-channel images a cropping layer slices is one JS call per pixel.
+ * `Slice` of float32/int32 tensors: a view when the block is one contiguous range of the
+ * input, else one strided copy. The stock kernel copies the whole input out of the heap and
+ * then each innermost row with its own `subarray`, which for the one-channel images a
+ * cropping layer slices is one JS call per pixel.
  */
 function sliceKernel(previous: KernelFn): KernelFn {
   return (args) => {
@@ -473,10 +542,12 @@ function sliceKernel(previous: KernelFn): KernelFn {
     tf.slice_util.assertParamsValid(x, b, sz);
     count('Slice', true);
     const backend = args.backend as WasmBackend;
+    const xs = stridesOf(x.shape);
+    const start = b.reduce((acc, v, k) => acc + v * xs[k], 0);
+    if (prod(sz) > 0 && contiguousBlock(x.shape, sz)) return viewOf(backend, x, start, sz);
     const out = backend.makeOutput(sz, x.dtype);
     if (prod(sz) === 0) return out;
-    const xs = stridesOf(x.shape);
-    copyBlock(backend, x, b.reduce((acc, v, k) => acc + v * xs[k], 0), out, 0, sz, xs, stridesOf(sz));
+    copyBlock(backend, x, start, out, 0, sz, xs, stridesOf(sz));
     return out;
   };
 }
@@ -1339,7 +1410,7 @@ export class NativeAdam extends tf.AdamOptimizer {
       // convolution filters and biases, freed only when the tensor is disposed), so a weight
       // written in place keeps convolving with its old values. The moments are read by this
       // optimizer alone and are updated in place unless other tensors share their data.
-      const targets = [value, m, v].map((t, k) => (k > 0 && backend.refCount(t.dataId) === 1 ? null : backend.makeOutput(t.shape, 'float32')));
+      const targets = [value, m, v].map((t, k) => (k > 0 && ownsData(backend, t.dataId) ? null : backend.makeOutput(t.shape, 'float32')));
       const outOff = (t: tf.Tensor, k: number) => offsetOf(backend, targets[k] ?? t);
       if (value.size > 0) {
         (addon as Addon).adam(
@@ -1385,7 +1456,7 @@ export class NativeAdam extends tf.AdamOptimizer {
   /** Sets a float32 scalar variable, in place when nothing else shares its data. */
   private writeScalar(variable: tf.Variable, x: number): void {
     const backend = tf.backend() as WasmBackend;
-    if (backend.refCount(variable.dataId) === 1) {
+    if (ownsData(backend, variable.dataId)) {
       new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, variable), 1)[0] = x;
     } else {
       tf.tidy(() => variable.assign(tf.scalar(x)));

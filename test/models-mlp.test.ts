@@ -24,6 +24,7 @@ import {
 import { reconstructionLoss } from '../src/lib/train/losses';
 import { evaluateLoss, fit } from '../src/lib/train/fit';
 import { greedyPretrain } from '../src/lib/train/pretrain';
+import { applyNet } from '../src/lib/models/layers';
 
 /** PyTorch's parameter counts: nn.Linear(a, b) has a*b + b, nn.BatchNorm1d(c) has 2c. */
 const lin = (a: number, b: number) => a * b + b;
@@ -54,6 +55,39 @@ describe('fully connected, stacked, sparse and variational autoencoders (and the
   after(() => {
     disposeDataset(train);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('inference runs each dense layer and its activation as one fused product, with the results of the layers one by one', async () => {
+    const x = train.x.slice([0], [64]).reshape([64, 784]);
+    for (const activation of ['relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh'] as const) {
+      for (const extra of [{}, { batchNorm: true, dropout: 0.2 }]) {
+        const model = new MLPAutoencoder({ activation, hidden: [128, 64], latentDim: 8, latentActivation: 'relu', ...extra });
+        const nets = model as unknown as { encoderNet: tf.Sequential; decoderNet: tf.Sequential };
+        tf.tidy(() => {
+          const z = nets.encoderNet.apply(x, { training: false }) as tf.Tensor;
+          const what = `${activation} ${JSON.stringify(extra)}`;
+          for (const [net, input, got] of [[nets.encoderNet, x, model.encode(x)], [nets.decoderNet, z, applyNet(nets.decoderNet, z)]] as const) {
+            const want = net.apply(input, { training: false }) as tf.Tensor;
+            // elu's exp is evaluated in another kernel: a few float32 ulps; the rest exactly.
+            assert.ok(tf.max(tf.abs(tf.sub(want, got))).dataSync()[0] <= 1e-6 * Math.max(1, tf.max(tf.abs(want)).dataSync()[0]), what);
+          }
+        });
+        // No activation kernel of its own once fused (tanh has no fused form).
+        const kernelsOf = async (f: () => tf.Tensor) => {
+          const info = await tf.profile(f);
+          (info.result as tf.Tensor).dispose();
+          return info.kernels.map((k) => k.name);
+        };
+        const kernels = await kernelsOf(() => model.encode(x));
+        const own = { relu: 'Relu', leakyRelu: 'LeakyRelu', elu: 'Elu', sigmoid: 'Sigmoid', tanh: 'Tanh' }[activation];
+        assert.equal(kernels.includes(own), activation === 'tanh', `${activation}: ${kernels.join(' ')}`);
+        assert.ok(!kernels.includes('Relu'), `the ReLU code is fused: ${kernels.join(' ')}`);
+        // Training keeps the layers' own path (and its gradients).
+        assert.ok((await kernelsOf(() => model.encode(x, true))).includes('Relu'), activation);
+        model.dispose();
+      }
+    }
+    x.dispose();
   });
 
   const cases: { name: string; make: () => Autoencoder; params: number; latent: number[] }[] = [

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArgumentError } from '../errors';
 import { saveModel } from './io';
+import { applyNet } from './layers';
 
 /** What a forward pass returns: the model owns its loss terms (pythae style). */
 export interface ForwardOutput {
@@ -59,7 +60,7 @@ export abstract class Autoencoder {
    * @returns latent codes `[b, ...latentShape]`
    */
   encode(x: tf.Tensor, training = false): tf.Tensor {
-    return tf.tidy(() => this.encoderNet.apply(this.adaptInput(x), { training }) as tf.Tensor);
+    return tf.tidy(() => applyNet(this.encoderNet, this.adaptInput(x), training));
   }
 
   /**
@@ -149,7 +150,7 @@ export abstract class Autoencoder {
   /** Pre-activation output of the decoder, `[b, ...inputShape]`. */
   protected decodeLogits(z: tf.Tensor, training: boolean): tf.Tensor {
     const zz = z.shape.length === 2 && this.latentShape.length > 1 ? z.reshape([-1, ...this.latentShape]) : z;
-    return this.decoderNet.apply(zz, { training }) as tf.Tensor;
+    return applyNet(this.decoderNet, zz, training);
   }
 
   protected activate(logits: tf.Tensor): tf.Tensor {

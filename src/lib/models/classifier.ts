@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkInteger, checkNumber } from '../errors';
 import { Rng } from '../random';
 import type { Autoencoder, Initializer } from './autoencoder';
-import { dense } from './layers';
+import { applyNet, dense } from './layers';
 import { prod } from './autoencoder';
 
 /** Options of `EncoderClassifier`. */
@@ -59,7 +59,7 @@ export class EncoderClassifier {
   logits(x: tf.Tensor, training = false): tf.Tensor2D {
     return tf.tidy(() => {
       const z = this.encoder.encode(x, training && !this.config.frozen);
-      return this.head.apply(z.reshape([z.shape[0], -1]), { training }) as tf.Tensor2D;
+      return applyNet(this.head, z.reshape([z.shape[0], -1]), training) as tf.Tensor2D;
     });
   }
 

@@ -48,6 +48,87 @@ export function activationLayer(kind: HiddenActivation): tf.layers.Layer {
   }
 }
 
+/** The activation `tf.fused.matMul` can apply for what `layer` computes, or undefined. */
+function fusedActivationOf(layer: tf.layers.Layer): { activation: 'relu' | 'elu' | 'sigmoid' | 'leakyrelu'; alpha?: number } | undefined {
+  const cls = layer.getClassName();
+  const config = layer.getConfig() as { activation?: string; alpha?: number; maxValue?: number | null };
+  if (cls === 'Activation' && (config.activation === 'relu' || config.activation === 'elu' || config.activation === 'sigmoid')) return { activation: config.activation };
+  if (cls === 'ReLU' && config.maxValue == null) return { activation: 'relu' };
+  if (cls === 'LeakyReLU') return { activation: 'leakyrelu', alpha: config.alpha ?? 0.3 };
+  if (cls === 'ELU' && (config.alpha ?? 1) === 1) return { activation: 'elu' };
+  return undefined;
+}
+
+/** One step of a net's inference: a dense layer with the activation fused into it, or a layer as it is. */
+type InferenceStep =
+  | { kind: 'dense'; layer: tf.layers.Layer; useBias: boolean; activation: 'linear' | 'relu' | 'elu' | 'sigmoid' | 'leakyrelu'; alpha?: number }
+  | { kind: 'layer'; layer: tf.layers.Layer };
+
+const inferencePlans = new WeakMap<tf.LayersModel, InferenceStep[]>();
+
+/** The inference steps of a Sequential's layers (worked out once per net: its layers never change). */
+function inferencePlan(net: tf.Sequential): InferenceStep[] {
+  let plan = inferencePlans.get(net);
+  if (plan) return plan;
+  plan = [];
+  const layers = net.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    const config = layer.getConfig() as { activation?: string; useBias?: boolean };
+    if (layer.getClassName() === 'Dense' && config.activation === 'linear') {
+      const next = layers[i + 1] ? fusedActivationOf(layers[i + 1]) : undefined;
+      plan.push({ kind: 'dense', layer, useBias: config.useBias !== false, activation: next?.activation ?? 'linear', alpha: next?.alpha });
+      if (next) i++;
+    } else {
+      plan.push({ kind: 'layer', layer });
+    }
+  }
+  inferencePlans.set(net, plan);
+  return plan;
+}
+
+/**
+ * `net.apply(x, { training })`, with each dense layer and the activation layer that follows
+ * it computed as one `tf.fused.matMul` (bias and activation in the product's epilogue) when
+ * not training: the models keep the activation as its own layer, as the seeds' PyTorch
+ * code does, and inference skips a pass over every hidden activation and most of
+ * tfjs-layers' per-call bookkeeping. The result is `net.apply`'s: the same formulas in the
+ * same float32 order (ELU's exponential, computed by another kernel, within a few ulps).
+ * Training goes through `net.apply` unchanged.
+ * @param net a `tf.Sequential` (any other model is applied as it is)
+ * @param x the net's input batch
+ */
+export function applyNet(net: tf.LayersModel, x: tf.Tensor, training = false): tf.Tensor {
+  if (training || !(net instanceof tf.Sequential)) return net.apply(x, { training }) as tf.Tensor;
+  return tf.tidy(() => {
+    let h = x;
+    for (const step of inferencePlan(net)) {
+      if (step.kind === 'dense' && h.rank === 2 && h.dtype === 'float32') {
+        const [kernel, bias] = step.layer.weights.map((w) => w.read());
+        h = tf.fused.matMul({ a: h as tf.Tensor2D, b: kernel as tf.Tensor2D, bias: step.useBias ? bias : undefined, activation: step.activation, leakyreluAlpha: step.alpha });
+      } else {
+        h = step.layer.apply(h, { training: false }) as tf.Tensor;
+        // A dense layer's fused activation, when the dense ran unfused (an input of rank 3 or more).
+        if (step.kind === 'dense' && step.activation !== 'linear') h = activate(h, step.activation, step.alpha);
+      }
+    }
+    return h;
+  });
+}
+
+function activate(h: tf.Tensor, activation: 'relu' | 'elu' | 'sigmoid' | 'leakyrelu', alpha?: number): tf.Tensor {
+  switch (activation) {
+    case 'relu':
+      return tf.relu(h);
+    case 'elu':
+      return tf.elu(h);
+    case 'sigmoid':
+      return tf.sigmoid(h);
+    case 'leakyrelu':
+      return tf.leakyRelu(h, alpha);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Convolutional building blocks with PyTorch's semantics (NHWC).
 //

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ArgumentError, checkInteger, checkNumber } from '../errors';
 import { Rng } from '../random';
 import { Autoencoder, ForwardOutput, Initializer, OutputActivation } from './autoencoder';
-import { conv2d, conv2dTranspose, dense } from './layers';
+import { applyNet, conv2d, conv2dTranspose, dense } from './layers';
 import { checkInit } from './mlp';
 import { registerModel } from './io';
 
@@ -58,7 +58,7 @@ export abstract class VariationalAutoencoder extends Autoencoder {
    */
   stats(x: tf.Tensor, training = false): { mu: tf.Tensor; logVar: tf.Tensor } {
     return tf.tidy(() => {
-      const h = this.encoderNet.apply(this.adaptInput(x), { training }) as tf.Tensor;
+      const h = applyNet(this.encoderNet, this.adaptInput(x), training);
       const [mu, logVar] = tf.split(h, 2, -1);
       return { mu, logVar };
     });

@@ -40,6 +40,8 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+/** Seconds to three significant figures (0.106, 5.81, 136.0), '-' for none. */
+const seconds = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(1) : v.toPrecision(3));
 /** Peak resident set of this process so far, in MB. */
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
@@ -80,7 +82,7 @@ async function main() {
   for (const t of tasks) {
     ours[t] = await timeTask(t, train, test, repeats);
     rss[t] = peakRssMb();
-    log(`  ours ${t}: ${ours[t].toFixed(2)} s`);
+    log(`  ours ${t}: ${seconds(ours[t])} s`);
   }
   const fallback: Record<string, number> = {};
   if (backend.name === 'wasm' && !flag('no-fallback')) {
@@ -93,7 +95,7 @@ async function main() {
     registerWasmConvFilterOnly();
     for (const t of tasks) {
       fallback[t] = await timeTask(t, train, test, 1);
-      log(`  plain wasm ${t}: ${fallback[t].toFixed(2)} s`);
+      log(`  plain wasm ${t}: ${seconds(fallback[t])} s`);
     }
     tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
     registerWasmMatMul();
@@ -131,7 +133,7 @@ async function main() {
     const f = (v: number | null, d = 2) => (v === null ? '-' : v.toFixed(d));
     console.log(`\n${'task'.padEnd(12)}${'ours (s)'.padStart(10)}${'PyTorch (s)'.padStart(13)}${'ratio'.padStart(8)}${'plain wasm (s)'.padStart(16)}${'ratio'.padStart(8)}${'peak RSS (MB)'.padStart(15)}`);
     for (const r of rows) {
-      console.log(`${r.task.padEnd(12)}${f(r.oursSeconds).padStart(10)}${f(r.torchSeconds).padStart(13)}${f(r.ratio).padStart(8)}${f(r.plainWasmSeconds).padStart(16)}${f(r.plainWasmRatio).padStart(8)}${String(r.peakRssMb).padStart(15)}`);
+      console.log(`${r.task.padEnd(12)}${seconds(r.oursSeconds).padStart(10)}${seconds(r.torchSeconds).padStart(13)}${f(r.ratio).padStart(8)}${seconds(r.plainWasmSeconds).padStart(16)}${f(r.plainWasmRatio).padStart(8)}${String(r.peakRssMb).padStart(15)}`);
     }
   }
   disposeDataset(train);

@@ -5,9 +5,11 @@
 //   g++ -std=gnu++20 -O3 -mavx2 -mfma -ffp-contract=off -Inative native/kernels_avx2.cc \
 //       native/pool.cc bench/sgemm.cc -o /tmp/aelab-sgemm -pthread && /tmp/aelab-sgemm
 //
-// On a two-core AMD EPYC (Zen 1), quiet: about 37-41 GFLOP/s on one thread for every shape,
-// 70-72 on two for the 1000-row encoding product but only 55-57 for the 128-row training ones
-// (speed-up 1.4-1.5x): the chunking of small-M products is the next thing to look at.
+// On a two-core AMD EPYC (Zen 1), quiet: 35-40 GFLOP/s on one thread for the large shapes
+// (the clock varies between runs), about 72 on two for the 1000-row encoding product (also
+// with its A out of cache), 64-66 for the 128-row training products, 69-70 for the weight
+// gradient; 42 on two for the 1000 x 400 x 20 product, whose 20 columns fill 20 of the 32 lanes of
+// two tiles (the kernel reads its A rows unpacked).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -514,14 +514,6 @@ function makeViewAware(backend: WasmBackend) {
   };
 }
 
-/** Whether a block of `size` inside `shape` is one contiguous range: full past its first axis longer than 1. */
-function contiguousBlock(shape: number[], size: number[]): boolean {
-  let k = 0;
-  while (k < size.length && size[k] === 1) k++;
-  for (k++; k < size.length; k++) if (size[k] !== shape[k]) return false;
-  return true;
-}
-
 /**
  * `Slice` of float32/int32 tensors: a view when the block is one contiguous range of the
  * input, else one strided copy. The stock kernel copies the whole input out of the heap and
@@ -544,7 +536,9 @@ function sliceKernel(previous: KernelFn): KernelFn {
     const backend = args.backend as WasmBackend;
     const xs = stridesOf(x.shape);
     const start = b.reduce((acc, v, k) => acc + v * xs[k], 0);
-    if (prod(sz) > 0 && contiguousBlock(x.shape, sz)) return viewOf(backend, x, start, sz);
+    // One contiguous range when the block's axes merge into one read at stride 1.
+    const [, runStrides] = mergeAxes(sz, xs, stridesOf(sz));
+    if (prod(sz) > 0 && runStrides.length <= 1 && (runStrides[0] ?? 1) === 1) return viewOf(backend, x, start, sz);
     const out = backend.makeOutput(sz, x.dtype);
     if (prod(sz) === 0) return out;
     copyBlock(backend, x, start, out, 0, sz, xs, stridesOf(sz));

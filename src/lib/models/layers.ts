@@ -61,7 +61,7 @@ function fusedActivationOf(layer: tf.layers.Layer): { activation: 'relu' | 'elu'
 
 /** One step of a net's inference: a dense layer with the activation fused into it, or a layer as it is. */
 type InferenceStep =
-  | { kind: 'dense'; layer: tf.layers.Layer; useBias: boolean; activation: 'linear' | 'relu' | 'elu' | 'sigmoid' | 'leakyrelu'; alpha?: number }
+  | { kind: 'dense'; layer: tf.layers.Layer; useBias: boolean; activation: 'linear' | 'relu' | 'elu' | 'sigmoid' | 'leakyrelu'; alpha?: number; activationLayer?: tf.layers.Layer }
   | { kind: 'layer'; layer: tf.layers.Layer };
 
 const inferencePlans = new WeakMap<tf.LayersModel, InferenceStep[]>();
@@ -77,7 +77,7 @@ function inferencePlan(net: tf.Sequential): InferenceStep[] {
     const config = layer.getConfig() as { activation?: string; useBias?: boolean };
     if (layer.getClassName() === 'Dense' && config.activation === 'linear') {
       const next = layers[i + 1] ? fusedActivationOf(layers[i + 1]) : undefined;
-      plan.push({ kind: 'dense', layer, useBias: config.useBias !== false, activation: next?.activation ?? 'linear', alpha: next?.alpha });
+      plan.push({ kind: 'dense', layer, useBias: config.useBias !== false, activation: next?.activation ?? 'linear', alpha: next?.alpha, activationLayer: next ? layers[i + 1] : undefined });
       if (next) i++;
     } else {
       plan.push({ kind: 'layer', layer });
@@ -108,25 +108,12 @@ export function applyNet(net: tf.LayersModel, x: tf.Tensor, training = false): t
         h = tf.fused.matMul({ a: h as tf.Tensor2D, b: kernel as tf.Tensor2D, bias: step.useBias ? bias : undefined, activation: step.activation, leakyreluAlpha: step.alpha });
       } else {
         h = step.layer.apply(h, { training: false }) as tf.Tensor;
-        // A dense layer's fused activation, when the dense ran unfused (an input of rank 3 or more).
-        if (step.kind === 'dense' && step.activation !== 'linear') h = activate(h, step.activation, step.alpha);
+        // A dense layer that could not run fused (an input of rank 3 or more): its activation layer as it is.
+        if (step.kind === 'dense' && step.activationLayer) h = step.activationLayer.apply(h, { training: false }) as tf.Tensor;
       }
     }
     return h;
   });
-}
-
-function activate(h: tf.Tensor, activation: 'relu' | 'elu' | 'sigmoid' | 'leakyrelu', alpha?: number): tf.Tensor {
-  switch (activation) {
-    case 'relu':
-      return tf.relu(h);
-    case 'elu':
-      return tf.elu(h);
-    case 'sigmoid':
-      return tf.sigmoid(h);
-    case 'leakyrelu':
-      return tf.leakyRelu(h, alpha);
-  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -406,18 +406,21 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// stepRelu(heap, xOff, outOff, n, alpha, relu): tfjs's step (x > 0 ? 1 : alpha), or relu.
+// stepRelu(heap, xOff, outOff, n, alpha, mode): mode 0 tfjs's step (x > 0 ? 1 : alpha),
+// 1 relu, 2 leaky relu with slope alpha.
 napi_value StepRelu(napi_env env, napi_callback_info info) {
   Args a(env, info, "stepRelu", 6);
   if (!cpu_ok()) a.fail("this CPU lacks AVX2/FMA");
   a.loadHeap(0);
   const int64_t xOff = a.integer(1), outOff = a.integer(2), n = a.integer(3);
   const float alpha = static_cast<float>(a.num(4));
-  const bool isRelu = a.integer(5) != 0;
+  const int64_t mode = a.integer(5);
+  if (mode < 0 || mode > 2) a.fail("mode must be 0 (step), 1 (relu) or 2 (leaky relu)");
   const float* x = a.floats(xOff, n, "x");
   float* out = a.floats(outOff, n, "out");
   if (a.failed) return nullptr;
-  if (isRelu) aelab::relu(x, out, n);
+  if (mode == 1) aelab::relu(x, out, n);
+  else if (mode == 2) aelab::leaky_relu(x, out, n, alpha);
   else aelab::step(x, out, n, alpha);
   return undefined(env);
 }
@@ -527,7 +530,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "avx2", v);
   napi_create_int32(env, aelab::pool_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
-  napi_create_int32(env, 12, &v);
+  napi_create_int32(env, 13, &v);
   napi_set_named_property(env, obj, "abi", v);
   return obj;
 }

@@ -52,6 +52,8 @@ void binary(int op, const float* a, const float* b, float* out, int64_t n, int64
 // step: out[i] = x > 0 ? 1 : alpha (NaN stays NaN, as tfjs's step); relu: max(x, 0) with NaN kept.
 void step(const float* x, float* out, int64_t n, float alpha);
 void relu(const float* x, float* out, int64_t n);
+// leaky_relu: out[i] = x < 0 ? alpha * x : x (tfjs's LeakyRelu; NaN kept).
+void leaky_relu(const float* x, float* out, int64_t n, float alpha);
 
 // Binary cross-entropy from logits l and targets t, element-wise (PyTorch's
 // BCEWithLogits, as tfjs computes it: max(l, 0) - l*t + softplus(-|l|)) when dy is null;

@@ -807,14 +807,14 @@ void copy_block(const uint32_t* src, uint32_t* dst, int rank, const int64_t* dim
 namespace {
 
 struct EwTask {
-  int op;  // a Binary op, or kEwStep / kEwRelu
+  int op;  // a Binary op, or kEwStep / kEwRelu / kEwLeakyRelu
   const float* a;
   const float* b;
   float* out;
   int64_t n, bLen;
   float alpha;
 };
-constexpr int kEwStep = 100, kEwRelu = 101;
+constexpr int kEwStep = 100, kEwRelu = 101, kEwLeakyRelu = 102;
 
 template <int Op>
 inline __m256 bin256(__m256 a, __m256 b) {
@@ -899,6 +899,20 @@ void ew_range(const EwTask& t, int64_t i0, int64_t i1) {
       }
       return;
     }
+    case kEwLeakyRelu: {
+      // tfjs's x < 0 ? alpha * x : x; NaN and -0 compare false and pass through.
+      const __m256 al = _mm256_set1_ps(t.alpha), zero = _mm256_setzero_ps();
+      int64_t i = i0;
+      for (; i + 8 <= i1; i += 8) {
+        const __m256 x = _mm256_loadu_ps(t.a + i);
+        _mm256_storeu_ps(t.out + i, _mm256_blendv_ps(x, _mm256_mul_ps(al, x), _mm256_cmp_ps(x, zero, _CMP_LT_OQ)));
+      }
+      for (; i < i1; i++) {
+        const float x = t.a[i];
+        t.out[i] = x < 0 ? t.alpha * x : x;
+      }
+      return;
+    }
   }
 }
 
@@ -929,6 +943,11 @@ void step(const float* x, float* out, int64_t n, float alpha) {
 
 void relu(const float* x, float* out, int64_t n) {
   EwTask t{kEwRelu, x, nullptr, out, n, 1, 0.0f};
+  ew_run(t);
+}
+
+void leaky_relu(const float* x, float* out, int64_t n, float alpha) {
+  EwTask t{kEwLeakyRelu, x, nullptr, out, n, 1, alpha};
   ew_run(t);
 }
 

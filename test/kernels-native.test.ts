@@ -57,7 +57,7 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     it('the addon loads and its kernels are registered for wasm', () => {
       assert.ok(status.available, `the addon is built but cannot be used: ${status.reason}`);
       assert.ok(status.registered);
-      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedBatchNorm', 'FusedConv2D', 'Identity', 'MaxPoolGrad', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
+      assert.deepEqual([...status.kernels].sort(), ['Add', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedBatchNorm', 'FusedConv2D', 'Identity', 'LeakyRelu', 'MaxPoolGrad', 'Mean', 'Multiply', 'PadV2', 'RealDiv', 'Relu', 'Sigmoid', 'Slice', 'Softplus', 'SquaredDifference', 'Step', 'Sub', 'Sum', 'Tile', '_FusedMatMul'].sort());
       assert.ok(status.threads >= 1);
     });
   } else {
@@ -176,6 +176,8 @@ describe('native kernels for wasm (native/, src/lib/kernels/native.ts)', () => {
     { name: 'step [7, 13] with alpha 0.25', shapes: [[7, 13]], kernel: 'Step', forwardOnly: true, f: (x) => tf.step(x, 0.25) },
     { name: 'relu [128, 14, 14, 16]', shapes: [[128, 14, 14, 16]], kernel: 'Relu', f: (x) => tf.relu(x) },
     { name: 'relu [3, 5]', shapes: [[3, 5]], kernel: 'Relu', f: (x) => tf.relu(x) },
+    { name: 'leaky relu [128, 400], alpha 0.01 (the tabular model\'s hidden layers)', shapes: [[128, 400]], kernel: 'LeakyRelu', f: (x) => tf.leakyRelu(x, 0.01) },
+    { name: 'leaky relu [3, 5], default alpha', shapes: [[3, 5]], kernel: 'LeakyRelu', f: (x) => tf.leakyRelu(x) },
     { name: 'sum over axis 0 of [128, 400] (a bias gradient)', shapes: [[128, 400]], kernel: 'Sum', f: (x) => tf.sum(x, 0) },
     { name: 'sum of all of [7, 13, 5]', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x) },
     { name: 'sum over axis 1 of [7, 13, 5], keepDims', shapes: [[7, 13, 5]], kernel: 'Sum', f: (x) => tf.sum(x, 1, true) },

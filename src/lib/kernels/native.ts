@@ -24,7 +24,7 @@
  *     turns the direct convolutions off (benchmarks);
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
  *   - `Add`, `Sub`, `Multiply`, `RealDiv`, `SquaredDifference` (same shapes, a scalar, or a
- *     bias repeated along the leading axes), `Step`, `Relu`: in parallel, without the stock
+ *     bias repeated along the leading axes), `Step`, `Relu`, `LeakyRelu`: in parallel, without the stock
  *     kernels' per-element broadcast index arithmetic (a transposed convolution's bias add,
  *     the ReLU gradient `dy * step(x)`);
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
@@ -99,7 +99,8 @@ interface Addon {
     biasOff: number, biasLen: number, activation: number, alpha: number,
   ): void;
   binary(heap: ArrayBuffer, op: number, aOff: number, bOff: number, outOff: number, n: number, bLen: number): void;
-  stepRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number, relu: number): void;
+  /** mode 0: step (x > 0 ? 1 : alpha), 1: relu, 2: leaky relu with slope alpha. */
+  stepRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number, mode: number): void;
   pad(heap: ArrayBuffer, srcOff: number, dstOff: number, dims: number[], before: number[], after: number[], fillValue: number): void;
   maxPoolGrad(
     heap: ArrayBuffer, xOff: number, yOff: number, dyOff: number, dxOff: number, batch: number, inH: number, inW: number, c: number,
@@ -123,7 +124,7 @@ interface WasmBackend extends tf.KernelBackend {
 }
 
 /** Protocol version between this file and the addon; a stale build with another one is not used. */
-const ABI = 12;
+const ABI = 13;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Where node-gyp puts the addon (relative to the package root). */
 export const NATIVE_ADDON_PATH = path.join(ROOT, 'build', 'Release', 'aelab_native.node');
@@ -399,11 +400,17 @@ function binaryKernel(name: string, previous: KernelFn): KernelFn {
   };
 }
 
-/** `Step` (x > 0 ? 1 : alpha, the ReLU gradient's mask) and `Relu` on float32, in parallel chunks. */
-function stepReluKernel(name: 'Step' | 'Relu', previous: KernelFn): KernelFn {
+const STEP_RELU_MODE = { Step: 0, Relu: 1, LeakyRelu: 2 } as const;
+
+/**
+ * `Step` (x > 0 ? 1 : alpha, the ReLU gradient's mask), `Relu` and `LeakyRelu`
+ * (x < 0 ? alpha * x : x) on float32, in parallel chunks.
+ */
+function stepReluKernel(name: keyof typeof STEP_RELU_MODE, previous: KernelFn): KernelFn {
   return elementwiseKernel(name, previous, (lib, heap, xOff, outOff, n, args) => {
-    const alpha = name === 'Step' ? ((args.attrs as { alpha?: number } | undefined)?.alpha ?? 0) : 0;
-    lib.stepRelu(heap, xOff, outOff, n, alpha, name === 'Relu' ? 1 : 0);
+    // tfjs's defaults: step's alpha 0, leakyRelu's 0.2.
+    const alpha = name === 'Relu' ? 0 : ((args.attrs as { alpha?: number } | undefined)?.alpha ?? (name === 'Step' ? 0 : 0.2));
+    lib.stepRelu(heap, xOff, outOff, n, alpha, STEP_RELU_MODE[name]);
   });
 }
 
@@ -970,6 +977,7 @@ const KERNELS: Record<string, (previous: KernelFn) => KernelFn> = {
   SquaredDifference: (p) => binaryKernel('SquaredDifference', p),
   Step: (p) => stepReluKernel('Step', p),
   Relu: (p) => stepReluKernel('Relu', p),
+  LeakyRelu: (p) => stepReluKernel('LeakyRelu', p),
   Identity: (p) => shareKernel('Identity', p),
   Cast: (p) => shareKernel('Cast', p),
 };

@@ -8,8 +8,9 @@
 // On a two-core AMD EPYC (Zen 1), quiet: 35-40 GFLOP/s on one thread for the large shapes
 // (the clock varies between runs), about 72 on two for the 1000-row encoding product (also
 // with its A out of cache), 64-66 for the 128-row training products, 69-70 for the weight
-// gradient; 42 on two for the 1000 x 400 x 20 product, whose 20 columns fill 20 of the 32 lanes of
-// two tiles (the kernel reads its A rows unpacked).
+// gradient; 50-54 on two for the 1000 x 400 x 20 product (its A rows read unpacked; the last
+// tile, 4 columns, runs the half-width kernel: 20 of 24 lanes busy instead of 20 of 32, where
+// it ran at 41-50).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -303,22 +303,35 @@ struct RowsA {
   const float* at(int64_t k, int r) const { return (r == 0 ? r0 : r == 1 ? r1 : r == 2 ? r2 : r == 3 ? r3 : r == 4 ? r4 : r5) + k; }
 };
 
-// C[0:6, 0:nr] (+)= A (6 x kc) * Bp (kc x 16), nr <= 16 (the columns past nr are neither
-// read nor written); accumulate adds to C, else overwrites it.
-template <class ATile>
+// C[0:6, 0:nr] (+)= A (6 x kc) * Bp (kc x 16), nr <= 8 * NV (the columns past nr are
+// neither read nor written); accumulate adds to C, else overwrites it. NV = 1 computes only
+// the panel's first 8 columns: a last tile of at most 8 columns (N = 20: 16 + 4) pays for
+// half the FMAs.
+template <int NV, class ATile>
 inline void kernel_6x16(int64_t kc, ATile A, const float* __restrict Bp, float* C, int64_t ldc, bool accumulate, int64_t nr = NR) {
+  static_assert(NV == 1 || NV == 2);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
-    const __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8);
+    const __m256 b0 = _mm256_load_ps(Bp);
     __m256 a;
-    a = _mm256_broadcast_ss(A.at(k, 0)); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(A.at(k, 1)); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(A.at(k, 2)); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(A.at(k, 3)); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(A.at(k, 4)); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(A.at(k, 5)); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    if constexpr (NV == 2) {
+      const __m256 b1 = _mm256_load_ps(Bp + 8);
+      a = _mm256_broadcast_ss(A.at(k, 0)); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+      a = _mm256_broadcast_ss(A.at(k, 1)); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+      a = _mm256_broadcast_ss(A.at(k, 2)); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+      a = _mm256_broadcast_ss(A.at(k, 3)); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+      a = _mm256_broadcast_ss(A.at(k, 4)); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+      a = _mm256_broadcast_ss(A.at(k, 5)); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    } else {
+      a = _mm256_broadcast_ss(A.at(k, 0)); c00 = _mm256_fmadd_ps(a, b0, c00);
+      a = _mm256_broadcast_ss(A.at(k, 1)); c10 = _mm256_fmadd_ps(a, b0, c10);
+      a = _mm256_broadcast_ss(A.at(k, 2)); c20 = _mm256_fmadd_ps(a, b0, c20);
+      a = _mm256_broadcast_ss(A.at(k, 3)); c30 = _mm256_fmadd_ps(a, b0, c30);
+      a = _mm256_broadcast_ss(A.at(k, 4)); c40 = _mm256_fmadd_ps(a, b0, c40);
+      a = _mm256_broadcast_ss(A.at(k, 5)); c50 = _mm256_fmadd_ps(a, b0, c50);
+    }
     Bp += NR;
   }
   if (nr == NR) {
@@ -337,16 +350,17 @@ inline void kernel_6x16(int64_t kc, ATile A, const float* __restrict Bp, float* 
 #undef AELAB_STORE
     return;
   }
+  // A partial tile: masked loads and stores; with NV = 1 the second half's mask is empty.
   const __m256i m0 = col_mask(nr, 0), m1 = col_mask(nr, 1);
 #define AELAB_STORE(r, v0, v1)                                                      \
   {                                                                                 \
     float* c = C + (r) * ldc;                                                       \
     if (accumulate) {                                                               \
       v0 = _mm256_add_ps(v0, _mm256_maskload_ps(c, m0));                            \
-      v1 = _mm256_add_ps(v1, _mm256_maskload_ps(c + 8, m1));                        \
+      if constexpr (NV == 2) v1 = _mm256_add_ps(v1, _mm256_maskload_ps(c + 8, m1)); \
     }                                                                               \
     _mm256_maskstore_ps(c, m0, v0);                                                 \
-    _mm256_maskstore_ps(c + 8, m1, v1);                                             \
+    if constexpr (NV == 2) _mm256_maskstore_ps(c + 8, m1, v1);                      \
   }
   AELAB_STORE(0, c00, c01) AELAB_STORE(1, c10, c11) AELAB_STORE(2, c20, c21)
   AELAB_STORE(3, c30, c31) AELAB_STORE(4, c40, c41) AELAB_STORE(5, c50, c51)
@@ -413,9 +427,12 @@ void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_
               float* c = C + (ic + ir) * g.ldc + jc + jr;
               const auto tile = [&](auto a) {
                 if (mr == MR) {
-                  kernel_6x16(kc, a, Bp + jr * kc, c, g.ldc, acc, nr);
+                  if (nr <= 8) kernel_6x16<1>(kc, a, Bp + jr * kc, c, g.ldc, acc, nr);
+                  else kernel_6x16<2>(kc, a, Bp + jr * kc, c, g.ldc, acc, nr);
                 } else {
-                  kernel_6x16(kc, a, Bp + jr * kc, tmp, NR, false);
+                  // tmp's columns past nr are written but never read.
+                  if (nr <= 8) kernel_6x16<1>(kc, a, Bp + jr * kc, tmp, NR, false);
+                  else kernel_6x16<2>(kc, a, Bp + jr * kc, tmp, NR, false);
                   for (int64_t r = 0; r < mr; r++)
                     for (int64_t x = 0; x < nr; x++) c[r * g.ldc + x] = acc ? c[r * g.ldc + x] + tmp[r * NR + x] : tmp[r * NR + x];
                 }

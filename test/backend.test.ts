@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, backendInfo, describeBackend } from '../src/lib/backend';
@@ -69,6 +70,74 @@ describe('backend selection', () => {
       if (saved === undefined) delete process.env.AELAB_BACKEND;
       else process.env.AELAB_BACKEND = saved;
     }
+  });
+
+  describe('with @tensorflow/tfjs-node-gpu installed', () => {
+    // tfjs-node-gpu needs libtensorflow, which its install script downloads from outside the
+    // npm registry, so it cannot be installed here. A stand-in package under NODE_PATH takes
+    // its place: same name, registers a 'tensorflow' backend (running tfjs's cpu kernels) and
+    // says whether it uses a GPU as tfjs-node's backend does (`isUsingGpuDevice`).
+    let modules = '';
+    before(() => {
+      modules = fs.mkdtempSync(path.join(os.tmpdir(), 'aelab-node-gpu-'));
+      const dir = path.join(modules, '@tensorflow', 'tfjs-node-gpu');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node-gpu', version: tf.version_core, main: 'index.js' }));
+      fs.writeFileSync(
+        path.join(dir, 'index.js'),
+        [
+          `const tf = require(${JSON.stringify(require.resolve('@tensorflow/tfjs'))});`,
+          `const { MathBackendCPU } = require(${JSON.stringify(require.resolve('@tensorflow/tfjs-backend-cpu'))});`,
+          'class NodeBackend extends MathBackendCPU {',
+          "  constructor() { super(); this.firstUse = false; this.isUsingGpuDevice = process.env.STANDIN_GPU === '1'; }",
+          '}',
+          "tf.registerBackend('tensorflow', () => new NodeBackend(), 3);",
+          "for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: 'tensorflow' });",
+        ].join('\n'),
+      );
+    });
+    after(() => fs.rmSync(modules, { recursive: true, force: true }));
+
+    it('is chosen first, says whether TensorFlow found a GPU, and trains there', () => {
+      const code = [
+        "const tf = require('@tensorflow/tfjs');",
+        "const { initBackend } = require('./src/lib/backend'); const { loadMnist } = require('./src/lib/data/mnist');",
+        "const { AE } = require('./src/lib/models/ae'); const { fit } = require('./src/lib/train/fit');",
+        '(async () => {',
+        '  const info = await initBackend();',
+        '  const { train } = await loadMnist({ trainSize: 256, testSize: 10, seed: 1 });',
+        "  const h = await fit(new AE({ seed: 1 }), train, { epochs: 2, batchSize: 64, loss: 'bce', reduction: 'sum', seed: 1 });",
+        "  console.log(JSON.stringify({ name: info.name, tfjs: tf.getBackend(), gpu: info.gpu, losses: h.epochs.map((e) => e.trainLoss) }));",
+        '})();',
+      ].join('\n');
+      const r = runSnippet(code, { NODE_PATH: modules, STANDIN_GPU: '1', AELAB_BACKEND: undefined });
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+      assert.deepEqual([out.name, out.tfjs, out.gpu], ['node-gpu', 'tensorflow', true]);
+      assert.match(r.stderr, /aelab: backend node-gpu \(tfjs [\d.]+, GPU in use\)/);
+      // Two epochs on 256 images: the summed BCE per image falls from about 784 ln 2 = 543.
+      assert.ok(out.losses[1] < out.losses[0] && out.losses[0] < 543, JSON.stringify(out.losses));
+
+      // tfjs-node-gpu without CUDA or a visible device runs on the CPU without a word: the report says so.
+      const cpu = runSnippet("require('./src/lib/backend').initBackend().then((i) => console.log('gpu=' + i.gpu))", { NODE_PATH: modules, STANDIN_GPU: '0', AELAB_BACKEND: undefined });
+      assert.equal(cpu.status, 0, cpu.stderr);
+      assert.match(cpu.stdout, /gpu=false/);
+      assert.match(cpu.stderr, /aelab: backend node-gpu \(tfjs [\d.]+, no GPU found: running on the CPU\)/);
+    });
+
+    it('runs the bench on it', () => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/index.ts', '--tasks', 'ae-encode', '--repeats', '1', '--train-size', '100', '--no-torch', '--json'], {
+        cwd: root,
+        env: { ...process.env, NODE_PATH: modules, STANDIN_GPU: '1', AELAB_BACKEND: undefined },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const result = JSON.parse(r.stdout);
+      assert.equal(result.backend, 'node-gpu');
+      assert.equal(result.rows[0].task, 'ae-encode');
+      assert.ok(result.rows[0].oursSeconds > 0);
+      assert.equal(result.rows[0].plainWasmSeconds, null); // the wasm fallback's figure is for the wasm backend only
+    });
   });
 
   it('importing the built package prints nothing', () => {

@@ -38,6 +38,11 @@ export interface BackendInfo {
    * not built ...`), so that a stale or missing build is seen rather than felt as slowness.
    */
   native?: string;
+  /**
+   * On `node-gpu`: whether TensorFlow found a GPU. Without CUDA or a visible device,
+   * tfjs-node-gpu runs everything on the CPU without saying so; the report line does.
+   */
+  gpu?: boolean;
 }
 
 export interface InitBackendOptions {
@@ -109,7 +114,8 @@ export function describeBackend(info: BackendInfo): string {
   const skipped = info.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   const how = info.chosenBy === 'auto' ? '' : `, forced by ${info.chosenBy}`;
   const native = info.native ? `, native kernels ${info.native}` : '';
-  return `aelab: backend ${info.name} (tfjs ${info.tfjsVersion}${how}${native})${skipped ? `; skipped ${skipped}` : ''}`;
+  const gpu = info.gpu === undefined ? '' : info.gpu ? ', GPU in use' : ', no GPU found: running on the CPU';
+  return `aelab: backend ${info.name} (tfjs ${info.tfjsVersion}${how}${native}${gpu})${skipped ? `; skipped ${skipped}` : ''}`;
 }
 
 function envBackend(): { name: BackendName; source: string } | undefined {
@@ -139,6 +145,7 @@ async function select(forced: { name: BackendName; source: string } | undefined)
         skipped,
         tfjsVersion: tf.version_core,
       };
+      if (name === 'node-gpu') info.gpu = (tf.backend() as tf.KernelBackend & { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
       if (name === 'wasm') {
         const status = (require('./kernels/native') as typeof import('./kernels/native')).nativeKernelsStatus();
         info.native = status.registered ? `on, ${status.threads} thread${status.threads === 1 ? '' : 's'}` : `off: ${status.reason || 'not registered'}`;

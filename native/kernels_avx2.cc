@@ -426,13 +426,14 @@ void gemm_region(const Gemm& g, const float* A, const float* B, float* C, int64_
               const int64_t mr = std::min<int64_t>(MR, mc - ir);
               float* c = C + (ic + ir) * g.ldc + jc + jr;
               const auto tile = [&](auto a) {
+                const auto micro = [&](float* out, int64_t ld, bool add, int64_t cols) {
+                  if (nr <= 8) kernel_6x16<1>(kc, a, Bp + jr * kc, out, ld, add, cols);
+                  else kernel_6x16<2>(kc, a, Bp + jr * kc, out, ld, add, cols);
+                };
                 if (mr == MR) {
-                  if (nr <= 8) kernel_6x16<1>(kc, a, Bp + jr * kc, c, g.ldc, acc, nr);
-                  else kernel_6x16<2>(kc, a, Bp + jr * kc, c, g.ldc, acc, nr);
+                  micro(c, g.ldc, acc, nr);
                 } else {
-                  // tmp's columns past nr are written but never read.
-                  if (nr <= 8) kernel_6x16<1>(kc, a, Bp + jr * kc, tmp, NR, false);
-                  else kernel_6x16<2>(kc, a, Bp + jr * kc, tmp, NR, false);
+                  micro(tmp, NR, false, NR);  // tmp's columns past nr are written but never read
                   for (int64_t r = 0; r < mr; r++)
                     for (int64_t x = 0; x < nr; x++) c[r * g.ldc + x] = acc ? c[r * g.ldc + x] + tmp[r * NR + x] : tmp[r * NR + x];
                 }

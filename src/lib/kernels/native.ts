@@ -24,9 +24,9 @@
  *     turns the direct convolutions off (benchmarks);
  *   - `Sigmoid`, `Softplus`: vectorised exp/log;
  *   - `Add`, `Sub`, `Multiply`, `RealDiv`, `SquaredDifference` (same shapes, a scalar, or a
- *     bias repeated along the leading axes), `Step`, `Relu`, `LeakyRelu`: in parallel, without the stock
- *     kernels' per-element broadcast index arithmetic (a transposed convolution's bias add,
- *     the ReLU gradient `dy * step(x)`);
+ *     bias repeated along the leading axes), `Step`, `Relu`, `LeakyRelu`: in parallel,
+ *     without the stock kernels' per-element broadcast index arithmetic (a transposed
+ *     convolution's bias add, the ReLU gradient `dy * step(x)`);
  *   - `Sum`, `Mean` over consecutive axes (the stock ones transpose first: every bias
  *     gradient, a column sum, paid for a transpose);
  *   - `Slice`, `PadV2`: one strided copy (the stock ones loop in JS per innermost row, one

@@ -9,14 +9,16 @@ import { BackendError } from '../src/lib/errors';
 
 const root = path.resolve(__dirname, '..');
 
-/** Runs a snippet in a fresh Node process (backend choice is per process). */
-function runSnippet(code: string, env: Record<string, string | undefined> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+/** Runs TypeScript in a fresh Node process (backend choice is per process): a file with its arguments, or `-e` and a snippet. */
+function runTs(args: string[], env: Record<string, string | undefined> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     encoding: 'utf8',
   });
 }
+
+const runSnippet = (code: string, env: Record<string, string | undefined> = {}) => runTs(['-e', code], env);
 
 describe('backend selection', () => {
   it('uses wasm here, and says why the node backends were skipped', async () => {
@@ -97,6 +99,8 @@ describe('backend selection', () => {
       );
     });
     after(() => fs.rmSync(modules, { recursive: true, force: true }));
+    /** The environment that makes the stand-in visible, reporting a GPU or not. */
+    const standIn = (gpu: boolean) => ({ NODE_PATH: modules, STANDIN_GPU: gpu ? '1' : '0', AELAB_BACKEND: undefined });
 
     it('is chosen first, says whether TensorFlow found a GPU, and trains there', () => {
       const code = [
@@ -110,7 +114,7 @@ describe('backend selection', () => {
         "  console.log(JSON.stringify({ name: info.name, tfjs: tf.getBackend(), gpu: info.gpu, losses: h.epochs.map((e) => e.trainLoss) }));",
         '})();',
       ].join('\n');
-      const r = runSnippet(code, { NODE_PATH: modules, STANDIN_GPU: '1', AELAB_BACKEND: undefined });
+      const r = runSnippet(code, standIn(true));
       assert.equal(r.status, 0, r.stderr);
       const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
       assert.deepEqual([out.name, out.tfjs, out.gpu], ['node-gpu', 'tensorflow', true]);
@@ -119,18 +123,14 @@ describe('backend selection', () => {
       assert.ok(out.losses[1] < out.losses[0] && out.losses[0] < 543, JSON.stringify(out.losses));
 
       // tfjs-node-gpu without CUDA or a visible device runs on the CPU without a word: the report says so.
-      const cpu = runSnippet("require('./src/lib/backend').initBackend().then((i) => console.log('gpu=' + i.gpu))", { NODE_PATH: modules, STANDIN_GPU: '0', AELAB_BACKEND: undefined });
+      const cpu = runSnippet("require('./src/lib/backend').initBackend().then((i) => console.log('gpu=' + i.gpu))", standIn(false));
       assert.equal(cpu.status, 0, cpu.stderr);
       assert.match(cpu.stdout, /gpu=false/);
       assert.match(cpu.stderr, /aelab: backend node-gpu \(tfjs [\d.]+, no GPU found: running on the CPU\)/);
     });
 
     it('runs the bench on it', () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/index.ts', '--tasks', 'ae-encode', '--repeats', '1', '--train-size', '100', '--no-torch', '--json'], {
-        cwd: root,
-        env: { ...process.env, NODE_PATH: modules, STANDIN_GPU: '1', AELAB_BACKEND: undefined },
-        encoding: 'utf8',
-      });
+      const r = runTs(['bench/index.ts', '--tasks', 'ae-encode', '--repeats', '1', '--train-size', '100', '--no-torch', '--json'], standIn(true));
       assert.equal(r.status, 0, r.stderr);
       const result = JSON.parse(r.stdout);
       assert.equal(result.backend, 'node-gpu');
